@@ -1,0 +1,1 @@
+"""Engines run container specs: one module per engine behind ``base.Engine``."""

@@ -1,0 +1,42 @@
+"""One root error for everything Slipway expects to go wrong, and its exit codes.
+
+A failing job is never an exception (it is a result with a status); these are
+for "could not run at all". Every message says what to do next.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class SlipwayError(Exception):
+    """Root of Slipway's expected errors; ``exit_code`` is what the CLI returns."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(SlipwayError):
+    """Bad command-line usage."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(SlipwayError):
+    """pipeline.yaml is wrong; the message names file:line:column and the key path."""
+
+    exit_code = EXIT_USAGE
+
+
+class EngineUnavailable(SlipwayError):
+    """No engine can run at all (no daemon, no Dagger session, missing image)."""
+
+    exit_code = EXIT_USAGE
+
+
+class SecretMissing(SlipwayError):
+    """A secret named in the config has no value in the environment."""
+
+    exit_code = EXIT_USAGE

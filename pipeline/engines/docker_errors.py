@@ -1,0 +1,122 @@
+"""The one place where docker-py and requests errors become Slipway's errors.
+
+Everything that talks to the daemon runs inside ``docker_errors(...)``, so a
+stopped daemon, a missing image or a refused API call reaches the user as an
+``EngineUnavailable`` whose message says what to do, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+import anyio
+import anyio.to_thread
+import docker
+import docker.errors
+import requests.exceptions
+
+from pipeline.errors import EngineUnavailable, SlipwayError
+
+# Streams (exec output, builds) may be silent for minutes; reads must not time out.
+CLIENT_TIMEOUT_S = 900
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class ImageBuildFailed(SlipwayError):
+    """A Dockerfile (or debootstrap) step failed; the message carries the log's tail."""
+
+
+def daemon_help() -> str:
+    host = os.environ.get("DOCKER_HOST")
+    where = f"DOCKER_HOST={host}" if host else "the local socket /var/run/docker.sock"
+    return (
+        f"cannot reach the Docker daemon at {where}: start it "
+        "(`dockerd > /tmp/dockerd.log 2>&1 &` or `systemctl start docker`), "
+        "or set DOCKER_HOST to a reachable daemon"
+    )
+
+
+def missing_image_help(ref: str, logical: str | None = None) -> str:
+    named = f"{logical} (-> {ref})" if logical and logical != ref else ref
+    return (
+        f"image {named} is not present locally and cannot be pulled: "
+        "run `python -m pipeline images bootstrap` to build the base images, "
+        f"or map it to a local image under `images:` (aliases) in pipeline.yaml"
+    )
+
+
+def translate(exc: BaseException, what: str) -> SlipwayError | None:
+    """Our error for a docker-py/requests exception, or None if it is not theirs."""
+    if isinstance(exc, docker.errors.ImageNotFound):
+        return EngineUnavailable(f"{what}: {missing_image_help(_explain(exc))}")
+    if isinstance(exc, requests.exceptions.ConnectionError | ConnectionError):
+        return EngineUnavailable(daemon_help())
+    if isinstance(exc, docker.errors.APIError):
+        return EngineUnavailable(f"docker refused to {what}: {_explain(exc)}")
+    if isinstance(exc, docker.errors.DockerException):
+        # from_env() raises a bare DockerException when the socket is not there.
+        text = str(exc)
+        if "Error while fetching server API version" in text or "Connection" in text:
+            return EngineUnavailable(daemon_help())
+        return EngineUnavailable(f"docker could not {what}: {text}")
+    if isinstance(exc, requests.exceptions.RequestException):
+        return EngineUnavailable(f"docker could not {what}: {exc}; {daemon_help()}")
+    return None
+
+
+@contextmanager
+def docker_errors(what: str) -> Iterator[None]:
+    """Run a block of daemon calls; ``what`` names the operation in the message."""
+    try:
+        yield
+    except SlipwayError:
+        raise
+    except Exception as exc:
+        ours = translate(exc, what)
+        if ours is None:
+            raise
+        raise ours from exc
+
+
+def connect(timeout: int = CLIENT_TIMEOUT_S) -> docker.DockerClient:
+    """A client for the daemon DOCKER_HOST names (or the local socket), checked with a ping."""
+    with docker_errors("connect"):
+        client = docker.DockerClient.from_env(timeout=timeout)
+        client.ping()
+    return client
+
+
+def _explain(exc: docker.errors.DockerException) -> str:
+    if isinstance(exc, docker.errors.APIError) and exc.explanation:
+        return str(exc.explanation)
+    return str(exc)
+
+
+async def call(what: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a blocking docker-py call in a worker thread, translating its errors."""
+
+    def work() -> T:
+        with docker_errors(what):
+            return fn(*args, **kwargs)
+
+    return await anyio.to_thread.run_sync(work)
+
+
+async def call_long(what: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Like ``call`` for a stream that lasts as long as a job (exec output, a build).
+
+    It gets its own thread outside anyio's shared limiter, so many running jobs
+    cannot starve short calls; on cancellation the thread is abandoned, and ends
+    when the caller's cleanup removes the container whose stream it reads.
+    """
+
+    def work() -> T:
+        with docker_errors(what):
+            return fn(*args, **kwargs)
+
+    return await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=anyio.CapacityLimiter(1))

@@ -1,0 +1,217 @@
+"""The command line: thin typer commands that parse, call, and return an exit code.
+
+One top-level handler (``main``) turns expected errors into their message and
+exit code (2 usage/config/engine, 1 failed, 130 interrupted) and anything
+unexpected into one line saying where the traceback was written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import typer
+from rich.console import Console
+
+from pipeline.config import Config, load_config
+from pipeline.errors import EXIT_INTERRUPTED, EXIT_USAGE, SlipwayError, UsageError
+from pipeline.plan import Plan, Shard, build_plan
+from pipeline.run import execute, last_durations
+
+app = typer.Typer(
+    name="slipway",
+    help="Slipway: the whole CI/CD pipeline of a Python web backend and its frontend, "
+    "run the same on a laptop and in CI.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The pipeline file.")]
+OnlyOpt = Annotated[
+    list[str] | None,
+    typer.Option("--only", help="Run only these stages (name, group or kind), with their needs."),
+]
+SkipOpt = Annotated[list[str] | None, typer.Option("--skip", help="Leave these stages out.")]
+NoNeedsOpt = Annotated[bool, typer.Option("--no-needs", help="With --only: not their needs.")]
+ShardOpt = Annotated[
+    str | None, typer.Option("--shard", help="i/N: run shard i of N of every sharded stage.")
+]
+
+
+class EngineChoice(StrEnum):
+    auto = "auto"
+    dagger = "dagger"
+    docker = "docker"
+
+
+class PlanFormat(StrEnum):
+    text = "text"
+    json = "json"
+    mermaid = "mermaid"
+
+
+def _plan(
+    config: Config, only: list[str] | None, skip: list[str] | None, no_needs: bool, shard: str | None
+) -> Plan:
+    return build_plan(
+        config,
+        only=only or (),
+        skip=skip or (),
+        with_needs=not no_needs,
+        shard=Shard.parse(shard) if shard else None,
+        durations=last_durations(config),
+    )
+
+
+@app.command()
+def plan(
+    config: ConfigOpt = Path("pipeline.yaml"),
+    format: Annotated[PlanFormat, typer.Option("--format", "-f")] = PlanFormat.text,
+    only: OnlyOpt = None,
+    skip: SkipOpt = None,
+    no_needs: NoNeedsOpt = False,
+    shard: ShardOpt = None,
+    calls: Annotated[
+        str | None, typer.Option("--calls", help="Print the engine calls JOB would make.")
+    ] = None,
+    engine: Annotated[EngineChoice, typer.Option("--engine")] = EngineChoice.auto,
+) -> None:
+    """Print the jobs, their needs and the critical path, before anything runs."""
+    cfg = load_config(config)
+    the_plan = _plan(cfg, only, skip, no_needs, shard)
+    if calls is not None:
+        from pipeline.describe import describe_job
+
+        out.print(describe_job(cfg, the_plan.job(calls), engine.value), markup=False)
+        return
+    text = {
+        PlanFormat.text: the_plan.to_text,
+        PlanFormat.json: the_plan.to_json,
+        PlanFormat.mermaid: the_plan.to_mermaid,
+    }[format]()
+    out.print(text, markup=False, soft_wrap=True)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = Path("pipeline.yaml"),
+    engine: Annotated[EngineChoice, typer.Option("--engine", help="Which engine runs the jobs.")] = (
+        EngineChoice.auto
+    ),
+    only: OnlyOpt = None,
+    skip: SkipOpt = None,
+    no_needs: NoNeedsOpt = False,
+    shard: ShardOpt = None,
+    report_dir: Annotated[
+        Path, typer.Option("--report-dir", help="Where report.json, summary.md and logs go.")
+    ] = Path("slipway-report"),
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Jobs at once (default: CPU count).")
+    ] = None,
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Cancel all at the first failure.")] = (
+        False
+    ),
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every job, ignore results.")] = (
+        False
+    ),
+) -> None:
+    """Run the pipeline (all stages, or a selection) and write its report."""
+    from pipeline.engines.open import open_engine
+    from pipeline.stages.base import RunOptions
+
+    cfg = load_config(config)
+    the_plan = _plan(cfg, only, skip, no_needs, shard)
+    if jobs is not None and jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    cpus = os.cpu_count() or 1
+    chosen = open_engine(cfg, engine.value)
+    err.print(f"engine: {chosen.name} ({chosen.reason})", markup=False)
+    outcome = anyio.run(
+        lambda: execute(
+            cfg,
+            the_plan,
+            engine_name=chosen.name,
+            engine_factory=chosen.factory,
+            report_dir=report_dir,
+            options=RunOptions(
+                no_cache=no_cache, max_parallel=jobs or max(cpus, 4), total_cpus=cpus
+            ),
+            fail_fast=fail_fast,
+            emit=lambda line: err.print(line, markup=False),
+            finalizers=chosen.finalizers,
+        )
+    )
+    from pipeline.reports.summary import render_summary
+
+    out.print(render_summary(outcome.report), markup=False)
+    out.print(f"report: {report_dir / 'report.json'}", markup=False)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def report(report_dir: Annotated[Path, typer.Argument(help="The --report-dir of a run.")]) -> None:
+    """Print the summary of an earlier run."""
+    from pipeline.reports.run_report import read_report
+    from pipeline.reports.summary import render_summary
+
+    out.print(render_summary(read_report(report_dir)), markup=False)
+
+
+@app.command()
+def schema(
+    check: Annotated[
+        Path | None, typer.Option("--check", help="Fail if this file differs from the model.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of pipeline.yaml, generated from the config model."""
+    from pipeline.schema import schema_text
+
+    text = schema_text()
+    if check is not None:
+        if not check.exists() or check.read_text(encoding="utf-8") != text:
+            raise UsageError(f"{check} is out of date: run `python -m pipeline schema > {check}`")
+        out.print(f"{check} is up to date", markup=False)
+        return
+    sys.stdout.write(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: the one place that turns errors into messages and exit codes."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except SlipwayError as exc:
+        err.print(f"error: {exc}", markup=False, style="red")
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted", style="yellow")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # click's own usage errors are handled below
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            return EXIT_INTERRUPTED
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return EXIT_USAGE
+        fd, name = tempfile.mkstemp(prefix="slipway-crash-", suffix=".txt")
+        with os.fdopen(fd, "w") as fh:
+            fh.write("".join(traceback.format_exception(exc)))
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"this is a bug in Slipway; the traceback is in {name}",
+            markup=False,
+            style="red",
+        )
+        return 1
+    return 0

@@ -1,0 +1,221 @@
+"""The typed model of pipeline.yaml: frozen pydantic models, one per section and stage kind.
+
+The JSON Schema in ``schema/pipeline.schema.json`` is generated from these
+models (``python -m pipeline schema``), so the file, the loader and the schema
+cannot disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+SECRET_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"  # noqa: S105 (a pattern, not a value)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Project(Model):
+    name: str = Field(pattern=NAME_PATTERN, description="Project name, used in image and job names.")
+    root: str = Field(".", description="Directory of the project, relative to pipeline.yaml.")
+
+
+class TestBaseImage(Model):
+    dockerfile: str = Field("Dockerfile.test", description="Dockerfile of the test base image.")
+    context: str = Field(".", description="Build context, relative to pipeline.yaml.")
+    key_files: tuple[str, ...] = Field(
+        description="Dependency files (lock files...) whose content keys the image tag."
+    )
+
+
+class Images(Model):
+    test_base: TestBaseImage | None = None
+    bake: str = Field("docker-bake.hcl", description="The docker-bake.hcl file for app images.")
+    aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="Logical image name -> reference actually used (e.g. a local image).",
+    )
+
+
+class Readiness(Model):
+    command: tuple[str, ...] | None = Field(None, description="argv that exits 0 when ready.")
+    tcp: bool = Field(False, description="Ready when the port accepts connections.")
+    healthcheck: bool = Field(False, description="Use the image's own HEALTHCHECK.")
+    timeout_s: float = Field(60.0, gt=0)
+
+
+class Service(Model):
+    image: str
+    env: dict[str, str] = Field(default_factory=dict)
+    port: int | None = Field(None, ge=1, le=65535)
+    command: tuple[str, ...] = ()
+    readiness: Readiness | None = None
+
+
+class Registry(Model):
+    url: str = Field(description="host:port of the OCI registry, e.g. localhost:5000.")
+    username: str | None = None
+    password_secret: str | None = Field(
+        None, pattern=SECRET_NAME_PATTERN, description="Name of the secret holding the password."
+    )
+    insecure: bool = Field(False, description="Plain HTTP (a local registry).")
+
+
+class Cache(Model):
+    enabled: bool = True
+    dir: str | None = Field(None, description="Local store directory (default: user cache dir).")
+    s3_bucket: str | None = None
+    s3_prefix: str = "slipway"
+    s3_endpoint_url: str | None = Field(None, description="For MinIO, R2, Ceph...")
+
+
+class CacheVolume(Model):
+    name: str = Field(pattern=NAME_PATTERN)
+    path: str
+    sharing: Literal["shared", "locked", "private"] = "shared"
+
+
+class StageBase(Model):
+    name: str = Field(pattern=NAME_PATTERN)
+    needs: tuple[str, ...] = Field((), description="Stages that must succeed before this one.")
+    group: str | None = Field(None, description="A label that --only/--skip also match.")
+    secrets: tuple[str, ...] = Field((), description="Secret names this stage receives.")
+    env: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float | None = Field(None, gt=0)
+
+
+class Database(Model):
+    service: str = Field(description="The PostgreSQL service the tests use.")
+    name: str = Field("test", description="Base database name; workers get <name>_gw0...")
+    user: str = "postgres"
+    # A throwaway test database inside the run's own network, not a credential.
+    password: str = "postgres"  # noqa: S105
+    migrate: tuple[str, ...] | None = Field(
+        None, description="argv run once into the template database, e.g. alembic upgrade head."
+    )
+    migrate_cwd: str | None = None
+    env: dict[str, str] | None = Field(
+        None,
+        description="Variables to set per worker; values may use {dbname} {host} {port} {user} "
+        "{password}. Default: DATABASE_URL.",
+    )
+    url_scheme: str = "postgresql"
+
+
+class Coverage(Model):
+    source: tuple[str, ...] = ()
+    threshold: float | None = Field(None, ge=0, le=100)
+
+
+class PytestStage(StageBase):
+    kind: Literal["pytest"]
+    workdir: str = Field(".", description="Directory under the project root pytest runs in.")
+    paths: tuple[str, ...] = ()
+    markers: str | None = Field(None, description="A -m expression.")
+    services: tuple[str, ...] = ()
+    database: Database | None = None
+    shards: int = Field(1, ge=1, le=256)
+    workers: int | Literal["auto"] = "auto"
+    dist: Literal["worksteal", "load", "loadscope", "loadfile", "loadgroup", "no"] = "worksteal"
+    addopts: tuple[str, ...] = Field((), description="Extra pytest options (override the project's).")
+    override_ini: tuple[str, ...] = Field((), description="-o options, e.g. addopts= to drop theirs.")
+    coverage: Coverage | None = None
+    reruns: int = Field(0, ge=0, le=10)
+    quarantine: tuple[str, ...] = Field((), description="Test ids that run but cannot fail the build.")
+
+
+class CommandStage(StageBase):
+    kind: Literal["command"]
+    image: str
+    commands: tuple[tuple[str, ...], ...] = Field(min_length=1)
+    workdir: str = "."
+    source: str = Field(".", description="Directory under the project root copied in.")
+    exclude: tuple[str, ...] = ()
+    caches: tuple[CacheVolume, ...] = ()
+    services: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+
+class BuildStage(StageBase):
+    kind: Literal["build"]
+    targets: tuple[str, ...] = Field(min_length=1, description="Targets of docker-bake.hcl.")
+    push: bool = True
+
+
+class AllowEntry(Model):
+    id: str
+    reason: str = Field(min_length=3)
+    expires: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
+
+
+class ScanPolicy(Model):
+    fail_on: Literal["low", "medium", "high", "critical"] = "high"
+    unavailable: Literal["fail", "warn"] = "warn"
+    allowlist: tuple[AllowEntry, ...] = ()
+
+
+class ScanStage(StageBase):
+    kind: Literal["scan"]
+    scanners: tuple[Literal["hadolint", "bandit", "pip-audit", "npm-audit"], ...] = Field(
+        min_length=1
+    )
+    paths: tuple[str, ...] = ()
+    policy: ScanPolicy = ScanPolicy()
+
+
+class Health(Model):
+    http: str | None = Field(None, description="URL that must answer 2xx.")
+    command: tuple[str, ...] | None = None
+    timeout_s: float = Field(5.0, gt=0)
+    retries: int = Field(10, ge=0)
+    interval_s: float = Field(1.0, ge=0)
+
+
+class DeployStage(StageBase):
+    kind: Literal["deploy"]
+    environment: str = Field(pattern=NAME_PATTERN)
+    target: Literal["docker", "command"] = "docker"
+    images: tuple[str, ...] = Field((), description="Bake targets deployed.")
+    port: int | None = Field(None, ge=1, le=65535)
+    command: tuple[str, ...] | None = None
+    promote_from: str | None = Field(None, description="Environment whose digest is promoted.")
+    health: Health | None = None
+
+
+Stage = Annotated[
+    PytestStage | CommandStage | BuildStage | ScanStage | DeployStage,
+    Field(discriminator="kind"),
+]
+STAGE_MODELS: dict[str, type[StageBase]] = {
+    "pytest": PytestStage,
+    "command": CommandStage,
+    "build": BuildStage,
+    "scan": ScanStage,
+    "deploy": DeployStage,
+}
+
+
+class PipelineConfig(Model):
+    """The whole of pipeline.yaml."""
+
+    version: Literal[1] = 1
+    project: Project
+    variables: dict[str, str] = Field(
+        default_factory=dict,
+        description="Values for ${VAR} interpolation; GIT_SHA and BRANCH are always defined.",
+    )
+    secrets: tuple[Annotated[str, Field(pattern=SECRET_NAME_PATTERN)], ...] = Field(
+        (), description="Secret names, read from the environment at run time; never values."
+    )
+    ca_bundle: str | None = Field(
+        None, description="CA bundle mounted into every container (proxies, private CAs)."
+    )
+    images: Images = Images()
+    registry: Registry | None = None
+    cache: Cache = Cache()
+    services: dict[str, Service] = Field(default_factory=dict)
+    stages: tuple[Stage, ...] = Field(min_length=1)

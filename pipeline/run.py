@@ -1,0 +1,169 @@
+"""One pipeline run, start to end: engine, scheduler, stages, report.
+
+Whatever happens (a failed job, ^C, an engine that dies), the report, the
+summary and every job's log are written and the engine's objects removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as pysecrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from pipeline.config import Config
+from pipeline.engines.base import Engine
+from pipeline.engines.base import RunContext as EngineRunContext
+from pipeline.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SlipwayError
+from pipeline.plan import Job, Plan
+from pipeline.reports.run_report import build_report, write_report
+from pipeline.reports.summary import render_summary
+from pipeline.scheduler import JobOutcome, JobRecord, RunStatus, SchedulerResult, run_plan
+from pipeline.secrets import Redactor, resolve
+from pipeline.stages import KINDS
+from pipeline.stages.base import PipelineRun, RunOptions, safe_name
+
+LAST_RUN_FILE = ".slipway/last-run.json"  # durations for the critical path, next to the config
+
+EngineFactory = Callable[[EngineRunContext], Engine]
+Finalizer = Callable[[PipelineRun, SchedulerResult], Mapping[str, Any]]
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + pysecrets.token_hex(3)
+
+
+def last_durations(config: Config) -> dict[str, float]:
+    """Durations of the last run's jobs, for the critical path ({} when unknown)."""
+    path = config.base_dir / LAST_RUN_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {str(k): float(v) for k, v in data.get("durations", {}).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _save_durations(config: Config, result: SchedulerResult) -> None:
+    durations = last_durations(config)
+    durations.update(
+        {r.job.name: r.duration_s for r in result.records if r.status in ("success", "failed")}
+    )
+    path = config.base_dir / LAST_RUN_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"durations": durations}, indent=2), encoding="utf-8")
+    except OSError:
+        pass  # a read-only checkout only loses the critical-path estimate
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    exit_code: int
+    report: dict[str, Any]
+    report_dir: Path
+
+
+class _Console:
+    """Progress lines; the CLI passes rich's console.print, tests pass a list's append."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self.emit = emit
+
+    def job_changed(self, record: JobRecord) -> None:
+        if record.finished is None and record.started is not None:
+            self.emit(f"[start] {record.job.name}")
+        elif record.finished is not None or record.status == "skipped":
+            took = f" {record.duration_s:.1f}s" if record.finished else ""
+            detail = f"  ({record.detail})" if record.detail else ""
+            self.emit(f"[{record.status}] {record.job.name}{took}{detail}")
+
+
+async def execute(
+    config: Config,
+    plan: Plan,
+    *,
+    engine_name: str,
+    engine_factory: EngineFactory,
+    report_dir: Path,
+    options: RunOptions,
+    fail_fast: bool = False,
+    emit: Callable[[str], None] = print,
+    finalizers: tuple[Finalizer, ...] = (),
+    handle_signals: bool = True,
+) -> RunOutcome:
+    """Run ``plan`` and write the report; returns the exit code (0, 1 or 130)."""
+    run_id = new_run_id()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "logs").mkdir(exist_ok=True)
+    declared = set(config.model.secrets)
+    # Mask every declared secret that has a value, even ones no stage asks for.
+    redactor = Redactor(resolve([n for n in declared if n in os.environ]).values())
+    engine = engine_factory(EngineRunContext(run_id=run_id, redactor=redactor))
+    pipeline_run = PipelineRun(
+        config=config,
+        engine=engine,
+        engine_name=engine_name,
+        run_id=run_id,
+        report_dir=report_dir,
+        redactor=redactor,
+        options=options,
+    )
+    console = _Console(emit)
+
+    async def runner(job: Job) -> JobOutcome:
+        ctx = pipeline_run.for_job(job)
+        ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
+        ctx.log_path.touch()
+        kind = KINDS.get(job.kind)
+        if kind is None:
+            raise SlipwayError(f"stage kind {job.kind!r} is not available in this Slipway")
+        return await kind.run(ctx)
+
+    try:
+        result = await run_plan(
+            plan,
+            runner,
+            max_parallel=options.max_parallel,
+            fail_fast=fail_fast,
+            log_path=lambda job: report_dir / "logs" / f"{safe_name(job.name)}.log",
+            on_change=console.job_changed,
+            handle_signals=handle_signals,
+        )
+    finally:
+        with anyio.CancelScope(shield=True):
+            await engine.aclose()
+
+    extra: dict[str, Any] = {}
+    for finalizer in finalizers:
+        extra.update(finalizer(pipeline_run, result))
+    path, _ = plan.critical_path()
+    measured = Plan(jobs=plan.jobs, durations={r.job.name: r.duration_s for r in result.records})
+    critical, _ = measured.critical_path()
+    coverage = extra.pop("coverage_percent", None)
+    report = build_report(
+        result,
+        run_id=run_id,
+        git_sha=config.variables.get("GIT_SHA", ""),
+        engine=engine_name,
+        report_dir=report_dir,
+        critical_path=critical or path,
+        coverage_percent=coverage,
+        extra=extra,
+    )
+    write_report(report, report_dir)
+    (report_dir / "summary.md").write_text(render_summary(report), encoding="utf-8")
+    _save_durations(config, result)
+    if result.fatal is not None:
+        raise result.fatal  # e.g. the engine vanished: exit 2 with its message, report kept
+    code = {
+        RunStatus.SUCCESS: EXIT_OK,
+        RunStatus.FAILED: EXIT_FAILED,
+        RunStatus.INTERRUPTED: EXIT_INTERRUPTED,
+    }[result.status]
+    return RunOutcome(exit_code=code, report=report, report_dir=report_dir)

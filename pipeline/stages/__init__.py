@@ -1,0 +1,10 @@
+"""One module per stage kind; ``KINDS`` names them (pre-commit's all_languages)."""
+
+from __future__ import annotations
+
+from pipeline.stages import command
+from pipeline.stages.base import StageKind
+
+KINDS: dict[str, StageKind] = {
+    "command": command,
+}

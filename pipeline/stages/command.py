@@ -1,0 +1,58 @@
+"""The ``command`` stage kind: argv commands in an image, with the project copied in."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from pipeline.config_model import CommandStage
+from pipeline.scheduler import JobOutcome, JobStatus
+from pipeline.spec import CacheMount, ContainerSpec, DirectoryMount, ImageRef, Sharing
+from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
+
+DEFAULT_EXCLUDE = (".git", "**/node_modules", "**/.venv", "**/__pycache__", "**/.mypy_cache")
+
+
+def _stage(ctx: JobContext) -> CommandStage:
+    assert isinstance(ctx.stage, CommandStage)
+    return ctx.stage
+
+
+def specs(ctx: JobContext) -> list[ContainerSpec]:
+    stage = _stage(ctx)
+    root = ctx.run.config.project_root
+    dest = str(PurePosixPath(SOURCE_DIR) / stage.source) if stage.source != "." else SOURCE_DIR
+    return [
+        ContainerSpec(
+            name=ctx.job.name,
+            image=ImageRef(ref=stage.image),
+            commands=tuple(tuple(c) for c in stage.commands),
+            directories=(
+                DirectoryMount(
+                    source=root / stage.source,
+                    dest=dest,
+                    exclude=(*DEFAULT_EXCLUDE, *stage.exclude),
+                ),
+            ),
+            caches=tuple(
+                CacheMount(name=c.name, path=c.path, sharing=Sharing(c.sharing)) for c in stage.caches
+            ),
+            services=services_for(ctx, stage.services),
+            env=tuple(sorted(stage.env.items())),
+            secrets=tuple(stage.secrets),
+            workdir=str(PurePosixPath(SOURCE_DIR) / stage.workdir),
+            outputs=tuple(stage.outputs),
+        )
+    ]
+
+
+async def run(ctx: JobContext) -> JobOutcome:
+    (spec,) = specs(ctx)
+    result = await ctx.run.engine.run(spec, log_path=ctx.log_path, output_dir=ctx.artifacts_dir)
+    artifacts = tuple(sorted(result.outputs.values()))
+    if result.ok:
+        return JobOutcome(status=JobStatus.SUCCESS, artifacts=artifacts)
+    return JobOutcome(
+        status=JobStatus.FAILED,
+        artifacts=artifacts,
+        detail=f"command exited {result.exit_code}; see {ctx.log_path.name}",
+    )

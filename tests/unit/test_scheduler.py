@@ -1,0 +1,139 @@
+"""The scheduler's own logic, with a fake runner (the seam: it knows nothing of engines)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import anyio
+import pytest
+
+from pipeline.plan import Job, Plan
+from pipeline.scheduler import JobOutcome, JobStatus, RunStatus, run_plan
+
+
+def job(name: str, *needs: str) -> Job:
+    return Job(name=name, stage=name, kind="command", needs=needs)
+
+
+class FakeRunner:
+    """Sleeps per job, fails the named ones, and records start/end and cleanups."""
+
+    def __init__(self, sleep: float = 0.2, fail: tuple[str, ...] = ()) -> None:
+        self.sleep, self.fail = sleep, fail
+        self.spans: dict[str, tuple[float, float]] = {}
+        self.cleaned: list[str] = []
+
+    async def __call__(self, j: Job) -> JobOutcome:
+        start = time.monotonic()
+        try:
+            await anyio.sleep(self.sleep)
+        finally:
+            # An engine removes its containers shielded from cancellation, like this.
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.05)
+                self.cleaned.append(j.name)
+        self.spans[j.name] = (start, time.monotonic())
+        status = JobStatus.FAILED if j.name in self.fail else JobStatus.SUCCESS
+        return JobOutcome(status=status)
+
+
+def test_independent_jobs_overlap_in_time() -> None:
+    runner = FakeRunner(sleep=0.3)
+    result = anyio.run(lambda: run_plan(Plan(jobs=(job("a"), job("b"))), runner, max_parallel=2))
+    (a0, a1), (b0, b1) = runner.spans["a"], runner.spans["b"]
+    assert a0 < b1 and b0 < a1, "a and b should run at the same time"
+    assert result.status is RunStatus.SUCCESS
+    ra, rb = result.records
+    assert ra.started and rb.started and ra.finished and rb.finished
+    assert ra.started < rb.finished and rb.started < ra.finished
+
+
+def test_limit_serialises_jobs() -> None:
+    runner = FakeRunner(sleep=0.1)
+    anyio.run(lambda: run_plan(Plan(jobs=(job("a"), job("b"))), runner, max_parallel=1))
+    (a0, a1), (b0, b1) = sorted(runner.spans.values())
+    assert b0 >= a1
+
+
+def test_needs_wait_and_failure_skips_dependents_only() -> None:
+    plan = Plan(jobs=(job("build"), job("other"), job("test", "build"), job("deploy", "test")))
+    runner = FakeRunner(sleep=0.05, fail=("build",))
+    result = anyio.run(lambda: run_plan(plan, runner, max_parallel=4))
+    by = {r.job.name: r for r in result.records}
+    assert by["build"].status is JobStatus.FAILED
+    assert by["other"].status is JobStatus.SUCCESS  # independent work goes on
+    assert by["test"].status is JobStatus.SKIPPED
+    assert "needs build" in by["test"].detail
+    assert by["deploy"].status is JobStatus.SKIPPED
+    assert by["test"].started is None
+    assert result.status is RunStatus.FAILED
+
+
+def test_dependent_starts_after_its_need_finishes() -> None:
+    runner = FakeRunner(sleep=0.1)
+    anyio.run(lambda: run_plan(Plan(jobs=(job("a"), job("b", "a"))), runner, max_parallel=2))
+    assert runner.spans["b"][0] >= runner.spans["a"][1]
+
+
+def test_fail_fast_cancels_running_jobs() -> None:
+    class Mixed(FakeRunner):
+        async def __call__(self, j: Job) -> JobOutcome:
+            if j.name == "quick-fail":
+                return JobOutcome(status=JobStatus.FAILED, detail="boom")
+            return await super().__call__(j)
+
+    runner = Mixed(sleep=5.0)
+    t0 = time.monotonic()
+    plan = Plan(jobs=(job("quick-fail"), job("slow"), job("later", "slow")))
+    result = anyio.run(lambda: run_plan(plan, runner, max_parallel=3, fail_fast=True))
+    assert time.monotonic() - t0 < 2.0
+    by = {r.job.name: r for r in result.records}
+    assert by["quick-fail"].status is JobStatus.FAILED
+    assert by["slow"].status is JobStatus.SKIPPED and by["slow"].detail == "cancelled"
+    assert by["later"].status is JobStatus.SKIPPED
+    assert "slow" in runner.cleaned  # cleanup ran although the job was cancelled
+    assert result.status is RunStatus.FAILED
+
+
+def test_sigint_cancels_waits_for_cleanup_and_ends_interrupted() -> None:
+    runner = FakeRunner(sleep=10.0)
+
+    async def main() -> object:
+        async def interrupt() -> None:
+            await anyio.sleep(0.3)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(interrupt)
+            result = await run_plan(Plan(jobs=(job("a"), job("b"), job("c", "a"))), runner, max_parallel=2)
+        return result
+
+    t0 = time.monotonic()
+    result = anyio.run(main)
+    assert time.monotonic() - t0 < 3.0
+    assert result.status is RunStatus.INTERRUPTED  # type: ignore[attr-defined]
+    assert sorted(runner.cleaned) == ["a", "b"]
+    details = {r.job.name: (r.status, r.detail) for r in result.records}  # type: ignore[attr-defined]
+    assert details["a"] == (JobStatus.SKIPPED, "interrupted")
+    assert details["c"][0] is JobStatus.SKIPPED
+
+
+def test_a_bug_in_a_stage_fails_that_job_only(tmp_path: object) -> None:
+    async def runner(j: Job) -> JobOutcome:
+        if j.name == "buggy":
+            raise RuntimeError("oops")
+        return JobOutcome(status=JobStatus.SUCCESS)
+
+    plan = Plan(jobs=(job("buggy"), job("fine")))
+    result = anyio.run(lambda: run_plan(plan, runner, max_parallel=2))
+    by = {r.job.name: r for r in result.records}
+    assert by["buggy"].status is JobStatus.FAILED
+    assert "internal error (RuntimeError: oops)" in by["buggy"].detail
+    assert by["fine"].status is JobStatus.SUCCESS
+
+
+def test_max_parallel_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        anyio.run(lambda: run_plan(Plan(jobs=()), FakeRunner(), max_parallel=0))

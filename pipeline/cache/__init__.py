@@ -1,0 +1,71 @@
+"""Caches that outlive the runner: job-result entries, cache volumes and durable JSON,
+in a local directory and optionally an S3-compatible bucket.
+
+The scheduler computes a job's key with ``job_key``; a hit is restored with
+``Store.get(key).extract(dir)``, a success is saved with ``Store.put``. Every store
+is best-effort: it logs and returns None/False, it never raises into a run.
+"""
+
+from __future__ import annotations
+
+from pipeline.cache.admin import CacheRow, format_size, ls, parse_duration, parse_size, prune
+from pipeline.cache.durable import durations_name, load_json, releases_name, save_json
+from pipeline.cache.entries import EntryStore
+from pipeline.cache.keys import (
+    IGNORED_DIRS,
+    SecretInKeyError,
+    canonical_json,
+    files_digest,
+    input_files,
+    job_key,
+    spec_fingerprint,
+)
+from pipeline.cache.local import LocalStore, default_cache_dir
+from pipeline.cache.s3 import S3Store
+from pipeline.cache.store import Entry, EntryInfo, InvalidKey, Store
+from pipeline.cache.tiered import TieredStore, open_store, parse_s3_url
+from pipeline.cache.volumes import (
+    RestoredVolume,
+    prune_volume_archives,
+    restore_volume_archive,
+    save_volume_archive,
+    volume_archive_exists,
+    volume_key,
+)
+
+__all__ = [
+    "IGNORED_DIRS",
+    "CacheRow",
+    "Entry",
+    "EntryInfo",
+    "EntryStore",
+    "InvalidKey",
+    "LocalStore",
+    "RestoredVolume",
+    "S3Store",
+    "SecretInKeyError",
+    "Store",
+    "TieredStore",
+    "canonical_json",
+    "default_cache_dir",
+    "durations_name",
+    "files_digest",
+    "format_size",
+    "input_files",
+    "job_key",
+    "load_json",
+    "ls",
+    "open_store",
+    "parse_duration",
+    "parse_s3_url",
+    "parse_size",
+    "prune",
+    "prune_volume_archives",
+    "releases_name",
+    "restore_volume_archive",
+    "save_json",
+    "save_volume_archive",
+    "spec_fingerprint",
+    "volume_archive_exists",
+    "volume_key",
+]

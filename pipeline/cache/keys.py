@@ -1,0 +1,299 @@
+"""Cache keys: a sha256 of everything that decides a job's result, and nothing else.
+
+A key covers the spec's result-deciding parts (image digest, commands, env names and
+values, secret *names*, services, outputs), the content of the job's input files,
+and Slipway's version. File times, host paths, cache volumes and resource limits are
+left out: they change between runners without changing what a job produces.
+Secret values never reach this module; a secret's name used as an env key is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import stat
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any
+
+from pipeline.errors import SlipwayError
+from pipeline.spec import ContainerSpec, Image, ImageBuild, ImageRef
+
+KEY_FORMAT = 1
+IGNORED_DIRS: frozenset[str] = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+    }
+)
+_CHUNK = 1 << 20
+
+
+class SecretInKeyError(SlipwayError):
+    """A secret's name appears as an env key in what would be hashed into a cache key."""
+
+
+# -- canonical JSON ------------------------------------------------------------------
+
+
+def _canonical(value: object) -> Any:
+    """Plain JSON values, with mappings sorted and tuples/sets as lists, or TypeError."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise TypeError("NaN and infinities have no canonical JSON form")
+        return value
+    if isinstance(value, PurePath):
+        return value.as_posix()
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"fingerprint keys must be strings, not {k!r}")
+            out[k] = _canonical(v)
+        return out
+    if isinstance(value, set | frozenset):
+        return sorted(_canonical(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    raise TypeError(f"cannot put a {type(value).__name__} into a cache key: {value!r}")
+
+
+def canonical_json(value: object) -> str:
+    """One JSON text per value: sorted keys, no whitespace, so equal values hash equal."""
+    return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _env_keys(env: object) -> Iterable[str]:
+    if isinstance(env, Mapping):
+        yield from (str(k) for k in env)
+    elif isinstance(env, list | tuple):
+        for item in env:
+            if isinstance(item, list | tuple) and item:
+                yield str(item[0])
+
+
+def _check_no_secrets(value: object, secret_names: Collection[str], where: str = "") -> None:
+    """Refuse any ``env`` (at any depth: services have one too) that names a secret."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            path = f"{where}.{k}" if where else str(k)
+            if k == "env":
+                leaked = sorted(set(_env_keys(v)).intersection(secret_names))
+                if leaked:
+                    raise SecretInKeyError(
+                        f"{path} sets {', '.join(leaked)}, which is a secret: pass it as a "
+                        "secret (by name), never as env, so its value stays out of cache keys"
+                    )
+            _check_no_secrets(v, secret_names, path)
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_no_secrets(v, secret_names, f"{where}[{i}]")
+
+
+# -- input files ---------------------------------------------------------------------
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Glob to regex: ``**`` spans directories, ``*`` and ``?`` stay within one."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]+/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1 : end]
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+@dataclass(frozen=True, slots=True)
+class _Globs:
+    include: tuple[re.Pattern[str], ...]
+    exclude: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def parse(cls, globs: Iterable[str]) -> _Globs:
+        include: list[re.Pattern[str]] = []
+        exclude: list[re.Pattern[str]] = []
+        for raw in globs:
+            negate = raw.startswith("!")
+            pattern = raw[1:] if negate else raw
+            while pattern.startswith("./"):
+                pattern = pattern[2:]
+            pattern = pattern.strip("/")
+            if not pattern or pattern == ".":
+                pattern = "**"
+            (exclude if negate else include).append(_glob_regex(pattern))
+        return cls(tuple(include), tuple(exclude))
+
+    def matches(self, rel: str) -> bool:
+        # A pattern that names a directory takes everything under it ("src", "backend/*").
+        parts = rel.split("/")
+        candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        if not any(p.fullmatch(c) for p in self.include for c in candidates):
+            return False
+        return not any(p.fullmatch(c) for p in self.exclude for c in candidates)
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def input_files(
+    globs: Sequence[str], root: Path, *, ignored_dirs: Collection[str] = IGNORED_DIRS
+) -> dict[str, str]:
+    """``{relative path: content digest}`` for the files under ``root`` the globs match.
+
+    Globs are relative to ``root``; ``**`` spans directories; a leading ``!`` excludes.
+    The digest also says whether the file is executable (a script that lost its
+    ``+x`` fails differently) and, for a symlink to nowhere, where it points.
+    """
+    matcher = _Globs.parse(globs)
+    found: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in ignored_dirs)
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for name in [*filenames, *links]:
+            rel = prefix + name
+            if not matcher.matches(rel):
+                continue
+            path = Path(dirpath, name)
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                # A dangling symlink: its target text is all there is to compare.
+                found[rel] = "link:" + os.readlink(path)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                found[rel] = "link:" + os.readlink(path)  # walked links would loop
+            elif stat.S_ISREG(st.st_mode):
+                mode = "x" if st.st_mode & 0o111 else "-"
+                found[rel] = f"{mode}{_hash_file(path)}"
+    return dict(sorted(found.items()))
+
+
+def files_digest(globs: Sequence[str], root: Path, *, ignored_dirs: Collection[str] = IGNORED_DIRS) -> str:
+    """One sha256 over the matched files' paths and contents (lock files, sources)."""
+    manifest = input_files(globs, root, ignored_dirs=ignored_dirs)
+    return hashlib.sha256(canonical_json(manifest).encode()).hexdigest()
+
+
+# -- job keys ------------------------------------------------------------------------
+
+
+def job_key(
+    spec_fingerprint: Mapping[str, object],
+    input_globs: Sequence[str],
+    root: Path,
+    *,
+    version: str,
+    secret_names: Collection[str] = (),
+    ignored_dirs: Collection[str] = IGNORED_DIRS,
+) -> str:
+    """The cache key of a job: sha256 hex of its fingerprint, inputs and Slipway version.
+
+    Raises ``SecretInKeyError`` if any ``env`` in the fingerprint names a secret, and
+    TypeError if the fingerprint holds something that is not plain data.
+    """
+    _check_no_secrets(spec_fingerprint, frozenset(secret_names))
+    document = {
+        "format": KEY_FORMAT,
+        "slipway": version,
+        "spec": spec_fingerprint,
+        "inputs": input_files(input_globs, root, ignored_dirs=ignored_dirs),
+    }
+    return hashlib.sha256(canonical_json(document).encode()).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return _hash_file(path)
+    except FileNotFoundError:
+        return "missing"
+
+
+def _image_fingerprint(image: Image, digest: str | None) -> dict[str, object]:
+    if digest:
+        return {"digest": digest}
+    if isinstance(image, ImageRef):
+        # A tag can move; callers should pass the digest they resolved whenever they can.
+        return {"ref": image.ref}
+    assert isinstance(image, ImageBuild)
+    # The context's content is covered by the job's input globs, not by its host path.
+    return {"dockerfile": image.dockerfile, "target": image.target, "args": image.args}
+
+
+def spec_fingerprint(
+    spec: ContainerSpec,
+    *,
+    image_digest: str | None = None,
+    service_digests: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """The parts of a spec that decide its result, as plain data for ``job_key``.
+
+    Host paths (directory sources), cache volumes and limits are left out on purpose:
+    they differ between runners and do not change what the job produces.
+    """
+    digests = service_digests or {}
+    return {
+        "image": _image_fingerprint(spec.image, image_digest),
+        "commands": spec.commands,
+        "env": dict(spec.env),
+        "secrets": sorted(spec.secrets),
+        "workdir": spec.workdir,
+        "user": spec.user,
+        "outputs": spec.outputs,
+        "directories": [
+            {"dest": d.dest, "include": d.include, "exclude": d.exclude} for d in spec.directories
+        ],
+        # Single files (a CA bundle, the injected pytest plugin) by content, not host path.
+        "files": {f.dest: _file_digest(f.source) for f in spec.files},
+        "services": [
+            {
+                "name": s.name,
+                "image": _image_fingerprint(s.image, digests.get(s.name)),
+                "env": dict(s.env),
+                "port": s.port,
+                "command": s.command,
+            }
+            for s in sorted(spec.services, key=lambda s: s.name)
+        ],
+    }

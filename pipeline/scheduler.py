@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 
@@ -42,6 +42,8 @@ class RunStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TestTotals:
+    __test__: ClassVar[bool] = False  # not a pytest test class, despite the name
+
     passed: int = 0
     failed: int = 0
     skipped: int = 0

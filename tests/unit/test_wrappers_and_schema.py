@@ -1,0 +1,60 @@
+"""The CI wrappers are valid for their CI and stay thin; the schema matches the model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from pipeline.schema import schema_text
+
+REPO = Path(__file__).resolve().parents[2]
+CHECK = Path(sys.executable).parent / "check-jsonschema"
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [(".github/workflows/ci.yml", "vendor.github-workflows"), (".woodpecker.yml", "vendor.woodpecker-ci")],
+)
+def test_wrapper_validates_against_its_ci_schema(path: str, schema: str) -> None:
+    proc = subprocess.run(
+        [str(CHECK), "--builtin-schema", schema, str(REPO / path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_github_workflow_runs_the_pipeline_under_dagger_and_keeps_the_report() -> None:
+    wf = yaml.safe_load((REPO / ".github/workflows/ci.yml").read_text())
+    steps = wf["jobs"]["pipeline"]["steps"]
+    dagger = next(s for s in steps if str(s.get("uses", "")).startswith("dagger/dagger-for-github"))
+    assert dagger["with"]["verb"] == "run"
+    assert "-m pipeline run" in dagger["with"]["args"]
+    assert "--report-dir slipway-report" in dagger["with"]["args"]
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()"  # a red run keeps its report
+    assert upload["with"]["path"].startswith("slipway-report")
+
+
+def test_woodpecker_runs_the_pipeline_under_dagger() -> None:
+    wp = yaml.safe_load((REPO / ".woodpecker.yml").read_text())
+    commands = wp["steps"][0]["commands"]
+    assert any("dagger run" in c and "-m pipeline run" in c for c in commands)
+    assert wp["steps"][1]["when"][0]["status"] == ["success", "failure"]
+
+
+def test_committed_schema_is_generated_from_the_model() -> None:
+    assert (REPO / "schema/pipeline.schema.json").read_text() == schema_text()
+
+
+def test_repo_pipeline_yaml_validates_against_the_schema() -> None:
+    schema = json.loads(schema_text())
+    data = yaml.safe_load((REPO / "pipeline.yaml").read_text())
+    jsonschema.validate(data, schema)
+    data["stages"][0]["bogus"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)

@@ -93,9 +93,7 @@ async def _dagger_errors(what: str) -> AsyncIterator[None]:
     except dagger.ProvisionError as exc:  # includes SessionError, DownloadError
         raise EngineUnavailable(f"cannot start a Dagger engine session ({exc}): {INSTALL_HELP}") from exc
     except (dagger.ClientConnectionError, dagger.TransportError) as exc:
-        raise EngineUnavailable(
-            f"lost the Dagger engine while trying to {what} ({exc}): {INSTALL_HELP}"
-        ) from exc
+        raise EngineUnavailable(f"cannot reach the Dagger engine to {what} ({exc}): {INSTALL_HELP}") from exc
     except dagger.QueryError as exc:
         # An image that cannot be pulled, a host path that is not there...
         raise EngineUnavailable(f"Dagger could not {what}: {exc}") from exc
@@ -141,10 +139,17 @@ class DaggerEngine:
                 # The SDK only finds a CLI through this variable (else it
                 # downloads one); point it at the one on PATH.
                 os.environ.setdefault("_EXPERIMENTAL_DAGGER_CLI_BIN", cli)
-            async with _dagger_errors("connect to the Dagger engine"):
-                await self._stack.enter_async_context(
-                    dagger.connection(dagger.Config(log_output=self._engine_log))
-                )
+            try:
+                async with _dagger_errors("connect to the Dagger engine"):
+                    await self._stack.enter_async_context(
+                        dagger.connection(dagger.Config(log_output=self._engine_log))
+                    )
+            except EngineUnavailable:
+                # `dag` is a process-wide connection: a failed start leaves it
+                # holding the dead session, and a later connection would reuse it.
+                with suppress(Exception):
+                    await dagger.close()
+                raise
             self._connected = True
 
     async def aclose(self) -> None:

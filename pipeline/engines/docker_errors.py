@@ -8,7 +8,7 @@ stopped daemon, a missing image or a refused API call reaches the user as an
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
@@ -31,8 +31,8 @@ class ImageBuildFailed(SlipwayError):
     """A Dockerfile (or debootstrap) step failed; the message carries the log's tail."""
 
 
-def daemon_help() -> str:
-    host = os.environ.get("DOCKER_HOST")
+def daemon_help(environ: Mapping[str, str] | None = None) -> str:
+    host = (os.environ if environ is None else environ).get("DOCKER_HOST")
     where = f"DOCKER_HOST={host}" if host else "the local socket /var/run/docker.sock"
     return (
         f"cannot reach the Docker daemon at {where}: start it "
@@ -50,43 +50,48 @@ def missing_image_help(ref: str, logical: str | None = None) -> str:
     )
 
 
-def translate(exc: BaseException, what: str) -> SlipwayError | None:
+def translate(exc: BaseException, what: str, environ: Mapping[str, str] | None = None) -> SlipwayError | None:
     """Our error for a docker-py/requests exception, or None if it is not theirs."""
     if isinstance(exc, docker.errors.ImageNotFound):
         return EngineUnavailable(f"{what}: {missing_image_help(_explain(exc))}")
     if isinstance(exc, requests.exceptions.ConnectionError | ConnectionError):
-        return EngineUnavailable(daemon_help())
+        return EngineUnavailable(daemon_help(environ))
     if isinstance(exc, docker.errors.APIError):
         return EngineUnavailable(f"docker refused to {what}: {_explain(exc)}")
     if isinstance(exc, docker.errors.DockerException):
         # from_env() raises a bare DockerException when the socket is not there.
         text = str(exc)
         if "Error while fetching server API version" in text or "Connection" in text:
-            return EngineUnavailable(daemon_help())
+            return EngineUnavailable(daemon_help(environ))
         return EngineUnavailable(f"docker could not {what}: {text}")
     if isinstance(exc, requests.exceptions.RequestException):
-        return EngineUnavailable(f"docker could not {what}: {exc}; {daemon_help()}")
+        return EngineUnavailable(f"docker could not {what}: {exc}; {daemon_help(environ)}")
     return None
 
 
 @contextmanager
-def docker_errors(what: str) -> Iterator[None]:
+def docker_errors(what: str, environ: Mapping[str, str] | None = None) -> Iterator[None]:
     """Run a block of daemon calls; ``what`` names the operation in the message."""
     try:
         yield
     except SlipwayError:
         raise
     except Exception as exc:
-        ours = translate(exc, what)
+        ours = translate(exc, what, environ)
         if ours is None:
             raise
         raise ours from exc
 
 
-def connect(timeout: int = CLIENT_TIMEOUT_S) -> docker.DockerClient:
-    """A client for the daemon DOCKER_HOST names (or the local socket), checked with a ping."""
-    with docker_errors("connect"):
-        client = docker.DockerClient.from_env(timeout=timeout)
+def connect(timeout: int = CLIENT_TIMEOUT_S, environ: Mapping[str, str] | None = None) -> docker.DockerClient:
+    """A client for the daemon DOCKER_HOST names (or the local socket), checked with a ping.
+
+    ``environ`` replaces os.environ for DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH.
+    """
+    with docker_errors("connect", environ):
+        client = docker.DockerClient.from_env(
+            timeout=timeout, environment=None if environ is None else dict(environ)
+        )
         client.ping()
     return client
 

@@ -20,9 +20,11 @@ from pipeline.engines.base import Engine, RunContext
 from pipeline.engines.dagger import DaggerEngine, dagger_available
 from pipeline.engines.dagger_chain import (
     CA_BUNDLE_PATH,
+    build_container,
     calls,
     describe_chain,
     full_chain,
+    image_container,
     job_chain,
     readiness_probe,
 )
@@ -538,3 +540,31 @@ def test_availability_reasons(tmp_path: Path) -> None:
     cli.chmod(0o755)
     reason = dagger_available({"PATH": str(tmp_path)})
     assert reason == f"the Dagger CLI on PATH ({cli})"
+
+
+def test_describe_shows_the_probe_bound_to_the_named_service() -> None:
+    pg = ServiceSpec(
+        name="db",
+        image=ImageRef(ref="postgres:15"),
+        port=5432,
+        readiness=Readiness(kind=ReadinessKind.COMMAND, command=("pg_isready", "-h", "db")),
+    )
+    lines = engine().describe(spec(services=(pg,)))
+    assert lines[1].startswith(
+        'probe db = container().from_("postgres:15").with_service_binding("db", db).with_exec(["sh", "-c", '
+    )
+    assert lines[1].endswith('"probe-db", "pg_isready", "-h", "db"])')
+
+
+def test_an_image_this_engine_built_is_used_by_its_ref(tmp_path: Path) -> None:
+    built = build_container(ImageBuild(context=tmp_path, target="test"))
+    s = spec(image=ImageRef(ref="dagger-build/0123456789abcdef"))
+    chain = job_chain(
+        s, aliases={}, ca_bundle=None, secrets={}, built={"dagger-build/0123456789abcdef": built}
+    )
+    assert sels(chain.container)[:3] == [
+        ("Query", "host", {}),
+        ("Host", "directory", {"path": str(tmp_path)}),
+        ("Directory", "dockerBuild", {"target": "test"}),
+    ]
+    assert image_container(ImageRef(ref="other"), {}, {"x": built}) is not built

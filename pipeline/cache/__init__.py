@@ -8,6 +8,8 @@ is best-effort: it logs and returns None/False, it never raises into a run.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipeline.cache.admin import CacheRow, format_size, ls, parse_duration, parse_size, prune
 from pipeline.cache.durable import durations_name, load_json, releases_name, save_json
 from pipeline.cache.entries import EntryStore
@@ -21,7 +23,6 @@ from pipeline.cache.keys import (
     spec_fingerprint,
 )
 from pipeline.cache.local import LocalStore, default_cache_dir
-from pipeline.cache.s3 import S3Store
 from pipeline.cache.store import Entry, EntryInfo, InvalidKey, Store
 from pipeline.cache.tiered import TieredStore, open_store, parse_s3_url
 from pipeline.cache.volumes import (
@@ -32,6 +33,19 @@ from pipeline.cache.volumes import (
     volume_archive_exists,
     volume_key,
 )
+
+if TYPE_CHECKING:
+    from pipeline.cache.s3 import S3Store
+
+
+def __getattr__(name: str) -> object:
+    # boto3 takes seconds to import on a busy runner; only a run that uses S3 pays.
+    if name == "S3Store":
+        from pipeline.cache.s3 import S3Store  # noqa: PLC0415
+
+        return S3Store
+    raise AttributeError(f"module 'pipeline.cache' has no attribute {name!r}")
+
 
 __all__ = [
     "IGNORED_DIRS",

@@ -17,7 +17,6 @@ from urllib.parse import urlparse
 
 from pipeline.cache.entries import EntryStore
 from pipeline.cache.local import LocalStore
-from pipeline.cache.s3 import S3Store
 from pipeline.cache.store import Entry, EntryInfo, Store
 from pipeline.errors import UsageError
 
@@ -136,5 +135,8 @@ def open_store(
     if not s3_url:
         return local
     bucket, prefix = parse_s3_url(s3_url)
+    # boto3 is slow to import; only a run that uses S3 pays for it.
+    from pipeline.cache.s3 import S3Store  # noqa: PLC0415
+
     remote = S3Store(bucket, prefix=prefix, endpoint_url=endpoint_url, region=region)
     return TieredStore(local, remote)

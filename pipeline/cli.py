@@ -187,7 +187,8 @@ def schema(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the one place that turns errors into messages and exit codes."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns a typer.Exit's code instead of raising it.
+        code = app(args=argv, standalone_mode=False)
     except SlipwayError as exc:
         err.print(f"error: {exc}", markup=False, style="red")
         return exc.exit_code
@@ -214,4 +215,4 @@ def main(argv: list[str] | None = None) -> int:
             style="red",
         )
         return 1
-    return 0
+    return code if isinstance(code, int) else 0

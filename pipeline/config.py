@@ -195,8 +195,12 @@ def _describe(value: Any) -> str:
 
 def _validation_message(exc: ValidationError, data: Any, loaded: Loaded) -> str:
     lines: list[str] = []
-    for err in exc.errors():
-        loc = _clean_loc(err["loc"], data)
+    errors = exc.errors()
+    locs = [_clean_loc(e["loc"], data) for e in errors]
+    for err, loc in zip(errors, locs, strict=True):
+        # A list whose bad item was dropped is then "too short": that says nothing new.
+        if err["type"] == "too_short" and any(o[: len(loc)] == loc and o != loc for o in locs):
+            continue
         kind = err["type"]
         key = format_key_path(loc)
         where = loaded.where(loc)

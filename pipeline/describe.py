@@ -1,0 +1,44 @@
+"""``plan --calls JOB``: the engine calls a job would make, printed, nothing run."""
+
+from __future__ import annotations
+
+from pipeline.config import Config
+from pipeline.engines.base import RunContext
+from pipeline.engines.open import engine_factory
+from pipeline.errors import SlipwayError
+from pipeline.plan import Job
+from pipeline.secrets import Redactor
+from pipeline.stages import KINDS
+from pipeline.stages.base import PipelineRun
+
+
+def describe_job(config: Config, job: Job, requested: str) -> str:
+    """Describe with the engine ``run`` would choose (Docker's calls if none is reachable)."""
+    from pipeline.engines.select import choose_engine
+
+    note = ""
+    if requested == "auto":
+        try:
+            name = choose_engine("auto").name
+        except SlipwayError:
+            name, note = "docker", "  (no engine reachable now; showing the Docker engine's calls)"
+    else:
+        name = requested
+    ctx = RunContext(run_id="plan", redactor=Redactor())
+    engine = engine_factory(config, name)(ctx)
+    pipeline_run = PipelineRun(
+        config=config,
+        engine=engine,
+        engine_name=name,
+        run_id="plan",
+        report_dir=config.base_dir / "slipway-report",
+        redactor=ctx.redactor,
+    )
+    kind = KINDS.get(job.kind)
+    if kind is None:
+        raise SlipwayError(f"stage kind {job.kind!r} is not available in this Slipway")
+    lines = [f"# {job.name} ({job.kind}) on the {name} engine{note}"]
+    for spec in kind.specs(pipeline_run.for_job(job)):
+        lines.append(f"## container {spec.name}")
+        lines.extend(engine.describe(spec))
+    return "\n".join(lines)

@@ -237,10 +237,10 @@ stages:
     )
     cfg = load_config(path, environ={"GIT_SHA": "abc123", "BRANCH": "feature/x"})
     stage = cfg.model.stages[0]
-    assert getattr(stage, "image") == "localhost:5000/tool:abc123"
-    assert getattr(stage, "commands") == (("echo", "feature/x"),)
+    assert stage.image  # type: ignore[union-attr] == "localhost:5000/tool:abc123"
+    assert stage.commands  # type: ignore[union-attr] == (("echo", "feature/x"),)
     cfg2 = load_config(path, environ={"GIT_SHA": "abc", "MY_REGISTRY": "reg:1"})
-    assert getattr(cfg2.model.stages[0], "image") == "reg:1/tool:abc"
+    assert cfg2.model.stages[0].image  # type: ignore[union-attr] == "reg:1/tool:abc"
 
 
 def test_config_is_frozen(tmp_path: Path) -> None:

@@ -1,0 +1,228 @@
+"""The per-worker database plugin against a real PostgreSQL server.
+
+The fixture project (tests/fixtures/dbproject) is run in a subprocess with the
+plugin copied into a directory on PYTHONPATH and loaded with ``-p``, exactly as
+Slipway injects it into a test container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+PLUGIN = REPO / "pipeline" / "testing" / "plugin.py"
+PROJECT = REPO / "tests" / "fixtures" / "dbproject"
+PG_BIN = Path(os.environ.get("SLIPWAY_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+PASSWORD = "s3cret:@/"  # characters that must be escaped in a URL
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+
+    def admin_url(self) -> str:
+        return f"postgresql://slipway:s3cret%3A%40%2F@{self.host}:{self.port}/postgres"
+
+    def databases(self) -> set[str]:
+        with psycopg.connect(self.admin_url()) as conn:
+            return {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL server binaries not found in {PG_BIN}")
+    # initdb refuses to run as root: the cluster belongs to the postgres user,
+    # in a directory it owns (pytest's own tmp dirs are private to root).
+    as_root = os.geteuid() == 0
+    owner = pwd.getpwnam("postgres") if as_root else None
+    base = Path(tempfile.mkdtemp(prefix="slipway-pg-"))
+    if owner is not None:
+        os.chown(base, owner.pw_uid, owner.pw_gid)
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    data, port = base / "data", _free_port()
+    pwfile = base / "pw"
+    pwfile.write_text(PASSWORD + "\n")
+    if owner is not None:
+        os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+    subprocess.run(
+        [*prefix, str(PG_BIN / "initdb"), "-D", str(data), "-U", "slipway", "-A", "scram-sha-256",
+         f"--pwfile={pwfile}", "--no-sync"],
+        check=True, capture_output=True,
+    )
+    opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off"
+    subprocess.run(
+        [*prefix, str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o", opts,
+         "-w", "start"],
+        check=True, capture_output=True,
+    )
+    try:
+        yield Server("127.0.0.1", port)
+    finally:
+        subprocess.run([*prefix, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                        "stop"], check=False, capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@dataclass
+class Run:
+    proc: subprocess.CompletedProcess[str]
+    seen: dict[str, str]  # test file -> current_database() inside that test
+    migrations: list[str]  # one line per run of the migrate command
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    dest = tmp_path / "project"
+    shutil.copytree(PROJECT, dest)
+    return dest
+
+
+def run_project(
+    project: Path,
+    server: Server,
+    *pytest_args: str,
+    migrate: bool = True,
+    env: dict[str, str] | None = None,
+) -> Run:
+    # Mirrors the injection: a directory holding only the plugin, on PYTHONPATH.
+    inject = project.parent / "slipway"
+    inject.mkdir(exist_ok=True)
+    shutil.copy(PLUGIN, inject / "slipway_pytest_plugin.py")
+    results = project.parent / "results"
+    shutil.rmtree(results, ignore_errors=True)
+    results.mkdir()
+    log = project.parent / "migrate.log"
+    log.unlink(missing_ok=True)
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "SLIPWAY_"))
+    }
+    full_env.update(
+        PYTHONPATH=str(inject),
+        SLIPWAY_DB_ADMIN_URL=server.admin_url(),
+        SLIPWAY_DB_NAME="proj",
+        FIXTURE_RESULTS=str(results),
+        FIXTURE_MIGRATE_LOG=str(log),
+        FIXTURE_EXPECT_MIGRATED="1" if migrate else "0",
+    )
+    full_env.pop("DATABASE_URL", None)
+    if migrate:
+        full_env["SLIPWAY_DB_MIGRATE"] = json.dumps([sys.executable, "migrate.py"])
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "slipway_pytest_plugin", *pytest_args],
+        cwd=project,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    seen = {p.name: p.read_text() for p in results.iterdir()}
+    migrations = log.read_text().splitlines() if log.exists() else []
+    return Run(proc, seen, migrations)
+
+
+def _ok(run: Run) -> None:
+    assert run.proc.returncode == 0, run.proc.stdout + run.proc.stderr
+
+
+def test_each_worker_gets_its_own_migrated_database(project: Path, server: Server) -> None:
+    run = run_project(project, server, "-n", "2")
+    _ok(run)
+    assert "9 passed" in run.proc.stdout
+    assert run.migrations == ["proj_template"]
+    by_worker = {name.split("-")[0]: db for name, db in run.seen.items()}
+    assert by_worker == {"gw0": "proj_gw0", "gw1": "proj_gw1"}
+    assert not {d for d in server.databases() if d.startswith("proj")}
+
+
+def test_without_migrate_command_workers_get_empty_databases(
+    project: Path, server: Server
+) -> None:
+    run = run_project(project, server, "-n", "2", migrate=False)
+    _ok(run)
+    assert run.migrations == []
+    assert set(run.seen.values()) == {"proj_gw0", "proj_gw1"}
+    assert not {d for d in server.databases() if d.startswith("proj")}
+
+
+def test_serial_run_uses_the_main_database(project: Path, server: Server) -> None:
+    run = run_project(project, server)
+    _ok(run)
+    assert run.migrations == ["proj_template"]
+    assert set(run.seen.values()) == {"proj_main"}
+    assert not {d for d in server.databases() if d.startswith("proj")}
+
+
+def test_leftovers_of_a_crashed_run_are_replaced(project: Path, server: Server) -> None:
+    with psycopg.connect(server.admin_url(), autocommit=True) as conn:
+        for name in ("proj_template", "proj_gw0", "proj_gw7", "proj_main"):
+            conn.execute(f'CREATE DATABASE "{name}"')
+    # A connection left open to the old template, as a crashed run might leave.
+    stray = psycopg.connect(server.admin_url().replace("/postgres", "/proj_template"))
+    try:
+        run = run_project(project, server, "-n", "2")
+    finally:
+        stray.close()
+    _ok(run)
+    assert set(run.seen.values()) == {"proj_gw0", "proj_gw1"}
+    assert not {d for d in server.databases() if d.startswith("proj")}
+
+
+def test_separate_variables_mode(project: Path, server: Server) -> None:
+    mapping = {
+        "POSTGRES_HOST": "{host}",
+        "POSTGRES_PORT": "{port}",
+        "POSTGRES_USER": "{user}",
+        "POSTGRES_PASSWORD": "{password}",
+        "POSTGRES_DB": "{dbname}",
+        # The migrate command still wants a URL: both can be set at once.
+        "DATABASE_URL": "{url}",
+    }
+    env = {"SLIPWAY_DB_ENV": json.dumps(mapping), "FIXTURE_SEPARATE_VARIABLES": "1"}
+    run = run_project(project, server, "-n", "2", env=env)
+    _ok(run)
+    assert run.migrations == ["proj_template"]
+    assert set(run.seen.values()) == {"proj_gw0", "proj_gw1"}
+
+
+def test_failing_migration_is_a_usage_error_and_leaves_nothing(
+    project: Path, server: Server
+) -> None:
+    env = {"SLIPWAY_DB_MIGRATE": json.dumps([sys.executable, "-c", "raise SystemExit(3)"])}
+    run = run_project(project, server, "-n", "2", env=env)
+    assert run.proc.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "exited 3" in run.proc.stderr
+    assert not {d for d in server.databases() if d.startswith("proj")}
+
+
+def test_without_admin_url_the_plugin_does_nothing(project: Path, server: Server) -> None:
+    run = run_project(
+        project, server, "--collect-only", "-q", env={"SLIPWAY_DB_ADMIN_URL": "",
+                                                      "DATABASE_URL": "postgresql:///x"}
+    )
+    _ok(run)
+    assert not {d for d in server.databases() if d.startswith("proj")}

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import builtins
 import os
+import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +34,7 @@ from pipeline.cache.entries import EntryStore
 T = TypeVar("T")
 
 CONNECT_TIMEOUT_S = 3.0
-READ_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 5.0
 MAX_ATTEMPTS = 3  # botocore counts the first try
 
 # Errors that say "the endpoint is not there (or not answering)": stop trying.
@@ -102,7 +104,9 @@ class S3Backend:
         )
         # Threads speed up large volume archives; small blobs stay single-part.
         self._transfer = TransferConfig(multipart_threshold=64 * 1024 * 1024, max_concurrency=4)
-        self._scratch_dir = tempfile.TemporaryDirectory(prefix="slipway-s3-")
+        self._scratch = Path(tempfile.mkdtemp(prefix="slipway-s3-"))
+        # Downloaded blobs are temp copies: removed when the store goes away or at exit.
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._scratch, ignore_errors=True)
 
     @property
     def description(self) -> str:
@@ -111,10 +115,10 @@ class S3Backend:
 
     @property
     def scratch(self) -> Path:
-        return Path(self._scratch_dir.name)
+        return self._scratch
 
     def close(self) -> None:
-        self._scratch_dir.cleanup()
+        self._cleanup()
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name

@@ -184,6 +184,82 @@ def schema(
     sys.stdout.write(text)
 
 
+images_app = typer.Typer(help="Base images for runners that reach no image registry.")
+app.add_typer(images_app, name="images")
+
+
+def _optional_config(path: Path) -> Config | None:
+    """pipeline.yaml when there is one: doctor and bootstrap work without it too."""
+    return load_config(path) if path.exists() else None
+
+
+@images_app.command("bootstrap")
+def images_bootstrap(
+    config: ConfigOpt = Path("pipeline.yaml"),
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Build again even if present.")] = False,
+    mirror: Annotated[str | None, typer.Option("--mirror", help="Debian mirror URL.")] = None,
+) -> None:
+    """Build the base images (Python, PostgreSQL, Node) from a Debian mirror; quick if present."""
+    from pipeline import images
+
+    cfg = _optional_config(config)
+    bundle = None
+    if cfg is not None and cfg.model.ca_bundle:
+        from pipeline.engines.open import ca_bundle
+
+        bundle = ca_bundle(cfg)
+    elif images.DEFAULT_CA_BUNDLE.is_file():
+        bundle = images.DEFAULT_CA_BUNDLE
+    images.bootstrap(
+        rebuild=rebuild,
+        mirror=mirror or images.DEFAULT_MIRROR,
+        ca_bundle=bundle,
+        echo=lambda line: err.print(line, markup=False),
+    )
+
+
+@app.command()
+def doctor(
+    config: ConfigOpt = Path("pipeline.yaml"),
+    engine: Annotated[EngineChoice, typer.Option("--engine")] = EngineChoice.auto,
+) -> None:
+    """Check the engine, the daemon, the base images, the CA bundle and the CPU a container gets."""
+    from pipeline.doctor import run_doctor
+    from pipeline.engines.open import ca_bundle
+    from pipeline.images import DEFAULT_ALIASES
+
+    cfg = _optional_config(config)
+    aliases = dict(cfg.model.images.aliases) if cfg else dict(DEFAULT_ALIASES)
+    raise typer.Exit(
+        run_doctor(
+            requested=engine.value,
+            aliases=aliases,
+            ca_bundle=ca_bundle(cfg) if cfg else None,
+            console=out,
+        )
+    )
+
+
+@app.command()
+def gc(
+    all_runs: Annotated[
+        bool, typer.Option("--all", help="Also objects of runs that may still be going.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
+) -> None:
+    """Remove the containers, networks and volumes that dead runs left behind."""
+    from pipeline.engines.gc import collect
+
+    report = collect(all_runs=all_runs, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for kind, names in (
+        ("containers", report.containers),
+        ("networks", report.networks),
+        ("volumes", report.volumes),
+    ):
+        out.print(f"{verb} {len(names)} {kind}" + (f": {', '.join(names)}" if names else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the one place that turns errors into messages and exit codes."""
     try:

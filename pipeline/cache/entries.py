@@ -33,7 +33,6 @@ from pipeline.cache.store import (
     LAST_USED_NAME,
     Entry,
     EntryInfo,
-    InvalidKey,
     check_key,
     log,
 )
@@ -99,7 +98,8 @@ class EntryStore:
             if not self._disabled:
                 self._disabled = True
                 log.warning(
-                    "cache %s is unreachable (%s); going on without it for this run",
+                    "cache %s is unreachable or unusable (%s); going on without it for this "
+                    "run: check its endpoint, bucket and credentials",
                     self.description,
                     exc,
                 )
@@ -214,6 +214,8 @@ class EntryStore:
 
     def put(self, key: str, files: Mapping[str, Path], meta: Mapping[str, Any]) -> bool:
         check_key(key)
+        # Meta that is not JSON is the caller's bug: say so before any work is done.
+        json.dumps(meta)
         if self._disabled:
             return False
         try:
@@ -242,11 +244,7 @@ class EntryStore:
             "created": created.isoformat(),
             "meta": meta,
         }
-        try:
-            index_bytes = json.dumps(index, sort_keys=True, indent=1).encode()
-        except (TypeError, ValueError) as exc:
-            # Bad meta is the caller's bug; say so rather than drop it silently.
-            raise InvalidKey(f"cache meta for {key} is not JSON: {exc}") from exc
+        index_bytes = json.dumps(index, sort_keys=True, indent=1).encode()
         src = packed.path
         try:
             if not consume:

@@ -59,9 +59,13 @@ def _is_not_found(exc: BaseException) -> bool:
 def _translate(exc: BaseException, what: str) -> BackendError:
     """Map boto3/botocore errors to ours, deciding whether the store is usable at all."""
     cause: BaseException = exc
-    # s3transfer wraps the real error; look through it to classify.
-    while cause.__cause__ is not None and not isinstance(cause, _UNREACHABLE):
-        cause = cause.__cause__
+    # boto3's transfer layer re-raises the real error inside its own (as cause or
+    # context); look through it to classify.
+    while not isinstance(cause, (*_UNREACHABLE, botocore.exceptions.ClientError)):
+        inner = cause.__cause__ or cause.__context__
+        if inner is None:
+            break
+        cause = inner
     unreachable = isinstance(cause, _UNREACHABLE)
     if isinstance(cause, botocore.exceptions.ClientError):
         code = str(cause.response.get("Error", {}).get("Code"))
@@ -131,7 +135,7 @@ class S3Backend:
             botocore.exceptions.ClientError,
             boto3.exceptions.Boto3Error,
         ) as exc:
-            raise _translate(exc, f"{what} {self._key('')}") from exc
+            raise _translate(exc, what) from exc
 
     def read(self, name: str) -> bytes | None:
         def get() -> bytes | None:

@@ -135,14 +135,19 @@ def corrupt_local(store: EntryStore, key: str) -> None:
         blob.write_bytes(blob.read_bytes()[:-10] + b"0123456789")
 
 
-def corrupt_s3(store: EntryStore, key: str) -> None:
-    assert isinstance(store, S3Store)
+def s3_blobs(store: S3Store, key: str) -> list[str]:
     client = s3_client(store.backend.endpoint_url or "")
     base = f"{store.backend.prefix}/entries/{key}/"
     listed = client.list_objects_v2(Bucket=BUCKET, Prefix=base)["Contents"]
     blobs = [o["Key"] for o in listed if o["Key"].endswith(".tar.gz")]
     assert blobs
-    for name in blobs:
+    return blobs
+
+
+def corrupt_s3(store: EntryStore, key: str) -> None:
+    assert isinstance(store, S3Store)
+    client = s3_client(store.backend.endpoint_url or "")
+    for name in s3_blobs(store, key):
         client.put_object(Bucket=BUCKET, Key=name, Body=b"not the blob the index vouches for")
 
 
@@ -204,6 +209,24 @@ def test_corrupt_blob_is_detected_and_ignored(
     assert any("corrupt" in w for w in warnings_of(caplog))
     assert store.put(KEY, artifacts, {})  # a fresh result repairs it
     assert store.get(KEY) is not None
+
+
+def test_index_without_its_blob_is_a_reported_miss(
+    contract: Contract, artifacts: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    store, _ = contract
+    assert store.put(KEY, artifacts, {})
+    if isinstance(store, S3Store):
+        client = s3_client(store.backend.endpoint_url or "")
+        for name in s3_blobs(store, KEY):
+            client.delete_object(Bucket=BUCKET, Key=name)
+    else:
+        assert isinstance(store, LocalStore)
+        for blob in (store.root / "entries" / KEY).glob("*.tar.gz"):
+            blob.unlink()
+    assert store.get(KEY) is None
+    assert any("not there" in w for w in warnings_of(caplog))
+    assert store.available  # a missing blob is not an outage
 
 
 def test_concurrent_writers_of_one_key(
@@ -373,9 +396,10 @@ def test_missing_bucket_is_a_warning_not_an_error(
     endpoint: str, artifacts: dict[str, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     store = S3Store("no-such-bucket", endpoint_url=endpoint)
-    assert store.put(KEY, artifacts, {}) is False
+    assert store.put(KEY, artifacts, {}) is False  # the upload fails first
+    (warning,) = warnings_of(caplog)
+    assert "unreachable" in warning and "NoSuchBucket" in warning
     assert store.get(KEY) is None
-    assert any("unreachable" in w for w in warnings_of(caplog))
 
 
 def test_layout_in_the_bucket(endpoint: str, artifacts: dict[str, Path]) -> None:

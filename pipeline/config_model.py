@@ -178,9 +178,18 @@ class Health(Model):
 class DeployStage(StageBase):
     kind: Literal["deploy"]
     environment: str = Field(pattern=NAME_PATTERN)
-    target: Literal["docker", "command"] = "docker"
+    target: Literal["docker", "command", "check"] = Field(
+        "docker",
+        description="docker: release containers behind the environment's proxy on `port`; "
+        "command: run `command` with IMAGE, TAG, DIGEST, ENVIRONMENT; check: verify the live "
+        "release with `health` and roll it back if it fails.",
+    )
     images: tuple[str, ...] = Field((), description="Bake targets deployed.")
-    port: int | None = Field(None, ge=1, le=65535)
+    port: int | None = Field(None, ge=1, le=65535, description="Host port the environment answers on.")
+    container_port: int = Field(8000, ge=1, le=65535, description="Port the app listens on in its container.")
+    drain_s: float = Field(
+        2.0, ge=0, description="Seconds open connections get on the old release after the switch."
+    )
     command: tuple[str, ...] | None = None
     promote_from: str | None = Field(None, description="Environment whose digest is promoted.")
     health: Health | None = None

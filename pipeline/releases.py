@@ -1,0 +1,103 @@
+"""Release history per environment: what was deployed, when, by digest, and how it went.
+
+One JSON document per environment, ``.slipway/releases/<env>.json`` next to
+pipeline.yaml, read and written only here (the S3 store can replace this file
+later without touching the deploy code). Writes are atomic (temp file + rename),
+so a killed run leaves the previous history, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RELEASES_DIR = ".slipway/releases"
+
+# result: "deploying" while it runs, then "success" (live), "failed" (rolled back or
+# never got traffic), "superseded" is not stored: the last success is the live one.
+SUCCESS = "success"
+FAILED = "failed"
+DEPLOYING = "deploying"
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Release:
+    id: str
+    environment: str
+    target: str  # docker | command
+    images: dict[str, dict[str, str]]  # bake target -> {repository, digest, ref}
+    git_sha: str
+    run_id: str
+    stage: str
+    started: str
+    finished: str | None = None
+    result: str = DEPLOYING
+    detail: str = ""
+    container: str | None = None  # docker target: the release container's name
+    command: tuple[str, ...] = ()  # command target: what to run again to roll back
+    rolled_back_to: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_data(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["command"] = list(self.command)
+        return data
+
+    @staticmethod
+    def from_data(data: dict[str, Any]) -> Release:
+        known = {k: v for k, v in data.items() if k in Release.__dataclass_fields__}
+        known["command"] = tuple(known.get("command") or ())
+        return Release(**known)
+
+
+def new_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+class ReleaseStore:
+    """The history of every environment of one project (``base_dir`` = pipeline.yaml's folder)."""
+
+    def __init__(self, base_dir: Path) -> None:
+        self.dir = base_dir / RELEASES_DIR
+
+    def path(self, environment: str) -> Path:
+        return self.dir / f"{environment}.json"
+
+    def history(self, environment: str) -> list[Release]:
+        try:
+            data = json.loads(self.path(environment).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        return [Release.from_data(r) for r in data.get("releases", [])]
+
+    def save(self, release: Release) -> None:
+        """Add ``release``, or replace the entry with its id."""
+        history = [r for r in self.history(release.environment) if r.id != release.id]
+        ordered = sorted([*history, release], key=lambda r: (r.started, r.id))
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.path(release.environment)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        doc = {"environment": release.environment, "releases": [r.as_data() for r in ordered]}
+        tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def current(self, environment: str, *, excluding: str | None = None) -> Release | None:
+        """The live release: the latest that succeeded (a failed one was rolled back)."""
+        for release in reversed(self.history(environment)):
+            if release.result == SUCCESS and release.id != excluding:
+                return release
+        return None
+
+    def finish(self, release: Release, result: str, detail: str, **changes: Any) -> Release:
+        done = replace(release, result=result, detail=detail, finished=now(), **changes)
+        self.save(done)
+        return done

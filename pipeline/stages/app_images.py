@@ -1,0 +1,117 @@
+"""Facts about the app images a run builds, shared by build, scan and deploy jobs.
+
+A build job records each pushed image in the run state; a deploy job run on
+its own (``--only deploy-staging``) finds the same image through the bake
+file's tags and the registry, so it never needs a rebuild.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pipeline.bake import BakeFile, BakeTarget, load_bake
+from pipeline.config import Config
+from pipeline.errors import ConfigError, SlipwayError
+from pipeline.publish import Credentials
+from pipeline.registry import RegistryClient, split_ref
+from pipeline.secrets import resolve
+from pipeline.stages.base import JobContext
+
+STATE_KEY = "images"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppImage:
+    """One built (and, when pushed, published) image of a bake target."""
+
+    target: str
+    tags: tuple[str, ...]
+    repository: str | None = None  # host/repo in the registry, when pushed
+    digest: str | None = None  # sha256:... the registry stored
+
+    @property
+    def pinned(self) -> str:
+        """The reference to deploy: by digest when pushed, else the first tag."""
+        if self.repository and self.digest:
+            return f"{self.repository}@{self.digest}"
+        return self.tags[0]
+
+    def as_data(self) -> dict[str, Any]:
+        return {**asdict(self), "tags": list(self.tags), "ref": self.pinned}
+
+
+def bake_file(config: Config) -> BakeFile:
+    """The project's bake file, with pipeline variables (GIT_SHA...) over the environment."""
+    path = config.project_root / config.model.images.bake
+    return load_bake(path, {**os.environ, **config.variables})
+
+
+def image_tags(config: Config, target: BakeTarget) -> tuple[str, ...]:
+    """The target's tags; one carrying the commit SHA is added if none does."""
+    sha = config.variables.get("GIT_SHA", "")
+    tags = target.tags
+    if not sha or any(sha in t for t in tags):
+        return tags
+    registry = config.model.registry
+    prefix = f"{registry.url}/" if registry else ""
+    return (*tags, f"{prefix}{config.model.project.name}-{target.name}:{sha}")
+
+
+def registry_tags(config: Config, tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The tags that name the configured registry (those are pushed)."""
+    registry = config.model.registry
+    if registry is None:
+        return ()
+    return tuple(t for t in tags if t.startswith(f"{registry.url}/"))
+
+
+def credentials(config: Config) -> Credentials | None:
+    registry = config.model.registry
+    if registry is None or registry.password_secret is None:
+        return None
+    password = resolve([registry.password_secret])[registry.password_secret]
+    return Credentials(username=registry.username or "", password=password)
+
+
+def registry_client(config: Config) -> RegistryClient:
+    registry = config.model.registry
+    if registry is None:
+        raise ConfigError(f"{config.path}: registry: is needed to push and promote images")
+    creds = credentials(config)
+    return RegistryClient(
+        registry.url,
+        insecure=registry.insecure,
+        username=creds.username if creds else None,
+        password=creds.password if creds else None,
+    )
+
+
+async def record(ctx: JobContext, image: AppImage) -> None:
+    async with ctx.run.state.lock:
+        ctx.run.state.values.setdefault(STATE_KEY, {})[image.target] = image
+
+
+async def find(ctx: JobContext, target: str) -> AppImage:
+    """The image of ``target`` for this commit: from this run, else from the registry."""
+    async with ctx.run.state.lock:
+        known = ctx.run.state.values.get(STATE_KEY, {}).get(target)
+    if isinstance(known, AppImage):
+        return known
+    config = ctx.run.config
+    bake = bake_file(config)
+    tags = image_tags(config, bake.target(target))
+    pushed = registry_tags(config, tags)
+    if not pushed:
+        raise SlipwayError(
+            f"image {target!r} was not built in this run and none of its tags {list(tags)} "
+            "names the configured registry: run its build stage first"
+        )
+    host, repo, tag = split_ref(pushed[0])
+    async with registry_client(config) as client:
+        digest = await client.digest(repo, tag)
+    repository = f"{host}/{repo}"
+    image = AppImage(target=target, tags=tags, repository=repository, digest=digest)
+    await record(ctx, image)
+    return image

@@ -150,9 +150,10 @@ def _ok(run: Run) -> None:
 
 
 def test_each_worker_gets_its_own_migrated_database(project: Path, server: Server) -> None:
-    run = run_project(project, server, "-n", "2")
+    run = run_project(project, server, "-n", "2", "-W", "error")
     _ok(run)
     assert "9 passed" in run.proc.stdout
+    assert "slipway: database proj_main (cloned from proj_template" in run.proc.stdout
     assert run.migrations == ["proj_template"]
     by_worker = {name.split("-")[0]: db for name, db in run.seen.items()}
     assert by_worker == {"gw0": "proj_gw0", "gw1": "proj_gw1"}
@@ -216,6 +217,15 @@ def test_failing_migration_is_a_usage_error_and_leaves_nothing(
     run = run_project(project, server, "-n", "2", env=env)
     assert run.proc.returncode == pytest.ExitCode.USAGE_ERROR
     assert "exited 3" in run.proc.stderr
+    assert not {d for d in server.databases() if d.startswith("proj")}
+
+
+def test_collect_only_creates_nothing(project: Path, server: Server) -> None:
+    # The pytest stage collects once for the shards: that must stay cheap.
+    run = run_project(project, server, "--collect-only", "-q")
+    _ok(run)
+    assert "9 tests collected" in run.proc.stdout
+    assert run.migrations == []
     assert not {d for d in server.databases() if d.startswith("proj")}
 
 

@@ -43,8 +43,9 @@ class AppImage:
 
 
 def bake_file(config: Config) -> BakeFile:
-    """The project's bake file, with pipeline variables (GIT_SHA...) over the environment."""
-    path = config.project_root / config.model.images.bake
+    """The bake file (relative to pipeline.yaml, like docker buildx bake run there),
+    with pipeline variables (GIT_SHA...) over the environment."""
+    path = config.base_dir / config.model.images.bake
     return load_bake(path, {**os.environ, **config.variables})
 
 

@@ -82,11 +82,20 @@ class JobContext:
 
 
 class StageKind(Protocol):
-    """The two functions each ``pipeline/stages/<kind>.py`` module defines."""
+    """The functions each ``pipeline/stages/<kind>.py`` module defines."""
 
-    def specs(self, ctx: JobContext) -> list[ContainerSpec]: ...
+    def specs(self, ctx: JobContext) -> list[ContainerSpec]:
+        """The containers the job runs, without running anything (``plan --calls``)."""
+        ...
 
-    async def run(self, ctx: JobContext) -> JobOutcome: ...
+    async def run(self, ctx: JobContext) -> JobOutcome:
+        """Run the job through ``ctx.run.engine``; a failure is an outcome, not an exception."""
+        ...
+
+    def cache_inputs(self, ctx: JobContext) -> tuple[str, ...] | None:
+        """Globs (relative to the project root) of the files that decide the job's result,
+        besides its specs; ``None``: the job is never cached (builds, deploys)."""
+        ...
 
 
 def service_spec(name: str, service: Service) -> ServiceSpec:

@@ -60,6 +60,10 @@ async def run(ctx: JobContext) -> JobOutcome:
     notes: list[str] = []
     for target in targets:
         build = image_build(ctx, target)
+        if target.labels:
+            notes.append(
+                f"{target.name}: labels are read but not applied (the engine's ImageBuild carries none yet)"
+            )
         if target.cache_from or target.cache_to:
             notes.append(
                 f"{target.name}: cache-from/cache-to are not supported on the {ctx.run.engine_name} "

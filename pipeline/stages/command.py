@@ -45,6 +45,12 @@ def specs(ctx: JobContext) -> list[ContainerSpec]:
     ]
 
 
+def cache_inputs(ctx: JobContext) -> tuple[str, ...] | None:
+    # Everything copied in decides the result: the source directory, as copied.
+    stage = _stage(ctx)
+    return (stage.source if stage.source != "." else "**",)
+
+
 async def run(ctx: JobContext) -> JobOutcome:
     (spec,) = specs(ctx)
     result = await ctx.run.engine.run(spec, log_path=ctx.log_path, output_dir=ctx.artifacts_dir)

@@ -82,7 +82,8 @@ class JobContext:
 
 
 class StageKind(Protocol):
-    """The functions each ``pipeline/stages/<kind>.py`` module defines."""
+    """The functions each ``pipeline/stages/<kind>.py`` module defines (and optionally
+    ``cache_inputs``, see below)."""
 
     def specs(self, ctx: JobContext) -> list[ContainerSpec]:
         """The containers the job runs, without running anything (``plan --calls``)."""
@@ -92,10 +93,16 @@ class StageKind(Protocol):
         """Run the job through ``ctx.run.engine``; a failure is an outcome, not an exception."""
         ...
 
-    def cache_inputs(self, ctx: JobContext) -> tuple[str, ...] | None:
-        """Globs (relative to the project root) of the files that decide the job's result,
-        besides its specs; ``None``: the job is never cached (builds, deploys)."""
-        ...
+
+def cache_inputs(kind: StageKind, ctx: JobContext) -> tuple[str, ...] | None:
+    """Globs (relative to the project root) of the files that decide a job's result besides
+    its specs, from the kind's optional ``cache_inputs(ctx)``; ``None``: never cached
+    (builds and deploys change the world, so a kind opts in)."""
+    fn = getattr(kind, "cache_inputs", None)
+    if fn is None:
+        return None
+    result: tuple[str, ...] | None = fn(ctx)
+    return result
 
 
 def service_spec(name: str, service: Service) -> ServiceSpec:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import anyio
 
+from pipeline.cache.store import Store
 from pipeline.config import Config
 from pipeline.config_model import Service, StageBase
 from pipeline.engines.base import Engine
@@ -57,6 +58,8 @@ class PipelineRun:
     redactor: Redactor
     options: RunOptions = field(default_factory=RunOptions)
     state: RunState = field(default_factory=RunState)
+    # Durable data (test durations, release history, job results); None: not configured.
+    store: Store | None = None
 
     def for_job(self, job: Job) -> JobContext:
         return JobContext(run=self, job=job, stage=self.config.stage(job.stage))

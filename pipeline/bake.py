@@ -21,7 +21,7 @@ from pipeline.errors import ConfigError
 
 # Keys of a target block this reader honours (cache-* are parsed, then reported).
 TARGET_KEYS = frozenset(
-    {"inherits", "context", "dockerfile", "target", "args", "tags", "cache-from", "cache-to"}
+    {"inherits", "context", "dockerfile", "target", "args", "tags", "labels", "cache-from", "cache-to"}
 )
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ANY_EXPR = re.compile(r"\$\{")
@@ -38,6 +38,7 @@ class BakeTarget:
     target: str | None
     args: tuple[tuple[str, str], ...]
     tags: tuple[str, ...]
+    labels: tuple[tuple[str, str], ...] = ()
     cache_from: tuple[str, ...] = ()
     cache_to: tuple[str, ...] = ()
 
@@ -64,8 +65,9 @@ class BakeFile:
             )
         context = self.path.parent / self._str(merged.get("context", "."), where, "context")
         args = merged.get("args") or {}
-        if not isinstance(args, dict):
-            raise ConfigError(f"{where}: args must be a map")
+        labels = merged.get("labels") or {}
+        if not isinstance(args, dict) or not isinstance(labels, dict):
+            raise ConfigError(f"{where}: args and labels must be maps")
         return BakeTarget(
             name=name,
             context=context.resolve(),
@@ -73,6 +75,9 @@ class BakeFile:
             target=self._str(merged["target"], where, "target") if "target" in merged else None,
             args=tuple(sorted((k, self._str(v, where, f"args.{k}")) for k, v in args.items())),
             tags=self._list(merged.get("tags"), where, "tags"),
+            labels=tuple(
+                sorted((_unquote(k), self._str(v, where, f"labels.{k}")) for k, v in labels.items())
+            ),
             cache_from=self._list(merged.get("cache-from"), where, "cache-from"),
             cache_to=self._list(merged.get("cache-to"), where, "cache-to"),
         )
@@ -103,8 +108,9 @@ class BakeFile:
         merged: dict[str, Any] = {}
         for parent in self._list(own.pop("inherits", None), f"{self.path}: target {name!r}", "inherits"):
             merged.update(self._merged(parent, (*seen, name)))
-        if "args" in merged and "args" in own:  # bake merges args maps key by key
-            own["args"] = {**merged["args"], **own["args"]}
+        for key in ("args", "labels"):  # bake merges these maps key by key
+            if key in merged and key in own:
+                own[key] = {**merged[key], **own[key]}
         merged.update(own)
         return merged
 

@@ -190,6 +190,11 @@ class DeployStage(StageBase):
     drain_s: float = Field(
         2.0, ge=0, description="Seconds open connections get on the old release after the switch."
     )
+    services: tuple[str, ...] = Field(
+        (),
+        description="docker target: services (from `services:`) kept running beside the "
+        "environment's releases, reachable by name (e.g. its database).",
+    )
     command: tuple[str, ...] | None = None
     promote_from: str | None = Field(None, description="Environment whose digest is promoted.")
     health: Health | None = None

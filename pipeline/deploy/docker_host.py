@@ -125,6 +125,36 @@ class DockerHost:
                     "is the port taken by something else?"
                 ) from exc
 
+    def ensure_service(
+        self, env: Environment, name: str, image: str, environment: dict[str, str], command: list[str]
+    ) -> bool:
+        """A long-lived service of the environment (its database), started unless running;
+        True if it was started now."""
+        cname = f"slipway-{env.name}-{name}"
+        with docker_errors(f"start service {name} of {env.name}"):
+            info = self._inspect(cname)
+            if info is not None and info["State"]["Running"]:
+                return False
+            if info is not None:
+                self.api.start(cname)
+                return True
+            self.ensure_image(image)
+            created = self.api.create_container(
+                image,
+                name=cname,
+                command=command or None,
+                environment=environment,
+                labels={LABEL_ENV: env.name, LABEL_ROLE: "service"},
+                host_config=self.api.create_host_config(
+                    network_mode=env.network, restart_policy={"Name": "unless-stopped"}, init=True
+                ),
+                networking_config=self.api.create_networking_config(
+                    cast(Any, {env.network: self.api.create_endpoint_config(aliases=[name])})
+                ),
+            )
+            self.api.start(created["Id"])
+            return True
+
     def upstream(self, env: Environment) -> str | None:
         code, out = self._exec(env.proxy, ["cat", UPSTREAM_FILE])
         return out.strip() if code == 0 and out.strip() else None

@@ -82,6 +82,13 @@ def pip_audit(text: str, root: str) -> list[Finding]:
     deps = data.get("dependencies") if isinstance(data, dict) else None
     if not isinstance(deps, list):
         raise Unavailable("pip-audit: unexpected JSON")
+    skipped = [d for d in deps if d.get("skip_reason")]
+    if deps and len(skipped) == len(deps):
+        # What an unreachable vulnerability service looks like: nothing was audited.
+        raise Unavailable(
+            f"pip-audit could not audit any of {len(deps)} dependencies "
+            f"({skipped[0].get('skip_reason')})"
+        )
     out = []
     for dep in deps:
         for vuln in dep.get("vulns") or []:

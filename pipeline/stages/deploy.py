@@ -156,6 +156,15 @@ class _Job:
     ) -> Step:
         health = self.stage.health or Health()
         await anyio.to_thread.run_sync(host.ensure_environment, env)
+        services = self.ctx.run.config.model.services
+        for svc_name in self.stage.services:
+            svc = services[svc_name]
+            image = resolve_alias(svc.image, self.ctx.run.config.model.images.aliases)
+            started = await anyio.to_thread.run_sync(
+                host.ensure_service, env, svc_name, image, dict(svc.env), list(svc.command)
+            )
+            if started:
+                self.say(f"service {svc_name} of {env.name} started from {image}")
         previous = await anyio.to_thread.run_sync(host.upstream, env)
         name = f"slipway-{env.name}-{release.id}"
         env_vars = {

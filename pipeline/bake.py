@@ -63,7 +63,7 @@ class BakeFile:
                 f"{where}: {', '.join(unknown)} not supported by Slipway's bake reader "
                 f"(supported: {', '.join(sorted(TARGET_KEYS))})"
             )
-        context = self.path.parent / self._str(merged.get("context", "."), where, "context")
+        context = self.path.parent / self._str(merged.get("context", '"."'), where, "context")
         args = merged.get("args") or {}
         labels = merged.get("labels") or {}
         if not isinstance(args, dict) or not isinstance(labels, dict):
@@ -71,7 +71,7 @@ class BakeFile:
         return BakeTarget(
             name=name,
             context=context.resolve(),
-            dockerfile=self._str(merged.get("dockerfile", "Dockerfile"), where, "dockerfile"),
+            dockerfile=self._str(merged.get("dockerfile", '"Dockerfile"'), where, "dockerfile"),
             target=self._str(merged["target"], where, "target") if "target" in merged else None,
             args=tuple(sorted((k, self._str(v, where, f"args.{k}")) for k, v in args.items())),
             tags=self._list(merged.get("tags"), where, "tags"),

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 import uuid
@@ -17,11 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from registry_server import free_port
 
 from pipeline.deploy.docker_host import DockerHost, Environment
 from pipeline.releases import ReleaseStore
-
-from registry_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "shipapp"

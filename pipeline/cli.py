@@ -260,6 +260,56 @@ def gc(
         out.print(f"{verb} {len(names)} {kind}" + (f": {', '.join(names)}" if names else ""))
 
 
+cache_app = typer.Typer(help="The job-result and cache-volume store (local, and S3 when configured).")
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("ls")
+def cache_ls(
+    config: ConfigOpt = Path("pipeline.yaml"),
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="Only keys starting with this (jobs/, volumes/).")
+    ] = "",
+) -> None:
+    """List the stored entries, most recently used first."""
+    from pipeline.cache.admin import format_size, ls
+    from pipeline.cache.runstore import admin_store
+
+    store = admin_store(_optional_config(config))
+    err.print(f"cache: {store.description}", markup=False)
+    rows = ls(store, prefix)
+    for row in rows:
+        out.print(
+            f"{row.key:<50} {format_size(row.size):>10}  used {row.last_used:%Y-%m-%d %H:%M}  "
+            f"{row.where:<8} {row.job}",
+            markup=False,
+        )
+    out.print(f"{len(rows)} entries, {format_size(sum(r.size for r in rows))}", markup=False)
+
+
+@cache_app.command("prune")
+def cache_prune(
+    config: ConfigOpt = Path("pipeline.yaml"),
+    older_than: Annotated[
+        str | None, typer.Option("--older-than", help="Remove entries unused for this long (7d, 12h).")
+    ] = None,
+    max_size: Annotated[
+        str | None, typer.Option("--max-size", help="Then drop least recently used ones down to this (5G).")
+    ] = None,
+    prefix: Annotated[str, typer.Option("--prefix", help="Only keys starting with this.")] = "",
+) -> None:
+    """Remove old entries (by last use), then the least recently used beyond a size."""
+    from pipeline.cache.admin import format_size, prune
+    from pipeline.cache.runstore import admin_store
+
+    store = admin_store(_optional_config(config))
+    err.print(f"cache: {store.description}", markup=False)
+    removed = prune(store, older_than=older_than, max_size=max_size, prefix=prefix)
+    for row in removed:
+        out.print(f"removed {row.key} ({format_size(row.size)}) {row.job}", markup=False)
+    out.print(f"removed {len(removed)} entries, {format_size(sum(r.size for r in removed))}", markup=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the one place that turns errors into messages and exit codes."""
     try:

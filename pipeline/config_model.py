@@ -77,6 +77,12 @@ class CacheVolume(Model):
     name: str = Field(pattern=NAME_PATTERN)
     path: str
     sharing: Literal["shared", "locked", "private"] = "shared"
+    key_files: tuple[str, ...] = Field(
+        (),
+        description="Lock files (globs, relative to pipeline.yaml) whose content keys the "
+        "volume's archive in the cache store; default: the lock files found in the "
+        "stage's source directory.",
+    )
 
 
 class StageBase(Model):

@@ -17,6 +17,9 @@ from typing import Any
 
 import anyio
 
+from pipeline.cache.jobs import run_cached
+from pipeline.cache.runstore import describe_store, open_run_store
+from pipeline.cache.runvolumes import open_volume_sync, save_volumes
 from pipeline.config import Config
 from pipeline.engines.base import Engine
 from pipeline.engines.base import RunContext as EngineRunContext
@@ -113,8 +116,10 @@ async def execute(
         report_dir=report_dir,
         redactor=redactor,
         options=options,
+        store=open_run_store(config),
     )
     console = _Console(emit)
+    emit(describe_store(pipeline_run.store, no_cache=options.no_cache))
 
     async def runner(job: Job) -> JobOutcome:
         ctx = pipeline_run.for_job(job)
@@ -123,9 +128,10 @@ async def execute(
         kind = KINDS.get(job.kind)
         if kind is None:
             raise SlipwayError(f"stage kind {job.kind!r} is not available in this Slipway")
-        return await kind.run(ctx)
+        return await run_cached(ctx, kind)
 
     try:
+        volumes = await open_volume_sync(pipeline_run, plan.jobs, emit)
         result = await run_plan(
             plan,
             runner,
@@ -135,6 +141,8 @@ async def execute(
             on_change=console.job_changed,
             handle_signals=handle_signals,
         )
+        if result.status is RunStatus.SUCCESS:
+            await save_volumes(volumes)
     finally:
         with anyio.CancelScope(shield=True):
             await engine.aclose()

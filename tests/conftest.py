@@ -16,3 +16,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         rel = Path(str(item.path)).relative_to(TESTS)
         if rel.parts and rel.parts[0] in KINDS:
             item.add_marker(getattr(pytest.mark, rel.parts[0]))
+
+
+@pytest.fixture(autouse=True)
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own empty cache store (runs it starts inherit the environment):
+    a result cached by an earlier test, or by the user's own runs, must not turn a run
+    under test into ``cached``. Tests of the cache set these themselves."""
+    path = tmp_path_factory.mktemp("slipway-cache")
+    monkeypatch.setenv("SLIPWAY_CACHE_DIR", str(path))
+    for var in ("SLIPWAY_CACHE_S3_URL", "SLIPWAY_CACHE_S3_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    return path

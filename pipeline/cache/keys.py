@@ -227,18 +227,23 @@ def job_key(
     version: str,
     secret_names: Collection[str] = (),
     ignored_dirs: Collection[str] = IGNORED_DIRS,
+    inputs: Mapping[str, str] | None = None,
 ) -> str:
     """The cache key of a job: sha256 hex of its fingerprint, inputs and Slipway version.
 
+    ``inputs``, when given, is the ``input_files(input_globs, root)`` manifest the caller
+    took earlier (e.g. before the job ran, so an edit made meanwhile cannot be stored
+    under the new content's key); the files are then not read again.
     Raises ``SecretInKeyError`` if any ``env`` in the fingerprint names a secret, and
     TypeError if the fingerprint holds something that is not plain data.
     """
     _check_no_secrets(spec_fingerprint, frozenset(secret_names))
+    manifest = inputs if inputs is not None else input_files(input_globs, root, ignored_dirs=ignored_dirs)
     document = {
         "format": KEY_FORMAT,
         "slipway": version,
         "spec": spec_fingerprint,
-        "inputs": input_files(input_globs, root, ignored_dirs=ignored_dirs),
+        "inputs": dict(sorted(manifest.items())),
     }
     return hashlib.sha256(canonical_json(document).encode()).hexdigest()
 

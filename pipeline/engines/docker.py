@@ -28,7 +28,7 @@ import docker
 import docker.errors
 from docker import APIClient
 
-from pipeline.engines import docker_build
+from pipeline.engines import docker_build, docker_cache
 from pipeline.engines.base import LABEL_JOB, LABEL_PID, LABEL_RUN, RunContext, RunResult
 from pipeline.engines.docker_errors import (
     ImageBuildFailed,
@@ -216,6 +216,28 @@ class DockerEngine:
             self._network = None
             await anyio.to_thread.run_sync(self._client.close)
             self._client = None
+
+    # -- for the cache (optional methods: pipeline/cache uses them when present) --
+
+    async def image_digest(self, ref: str) -> str | None:
+        """The local image id of ``ref`` (after aliases), or None when it is not here yet."""
+        api = await self._api()
+        return await call("inspect an image", docker_cache.image_id, api, resolve_alias(ref, self._aliases))
+
+    async def cache_volume_empty(self, cache: str) -> bool:
+        """True if the shared cache volume ``cache`` is missing or empty."""
+        helper = docker_cache.VolumeHelper(await self._api(), self._aliases, self._labels)
+        return await call("look into a cache volume", helper.is_empty, cache)
+
+    async def export_cache_volume(self, cache: str, dest: Path) -> None:
+        """Write the shared cache volume's content to ``dest`` as a tar."""
+        helper = docker_cache.VolumeHelper(await self._api(), self._aliases, self._labels)
+        await call_long("export a cache volume", helper.export, cache, dest)
+
+    async def import_cache_volume(self, cache: str, tar: Path) -> None:
+        """Unpack a tar made by ``export_cache_volume`` into the shared cache volume."""
+        helper = docker_cache.VolumeHelper(await self._api(), self._aliases, self._labels)
+        await call_long("import a cache volume", helper.import_, cache, tar)
 
     # -- one job ------------------------------------------------------------
 

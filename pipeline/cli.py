@@ -132,7 +132,10 @@ def run(
     the_plan = _plan(cfg, only, skip, no_needs, shard)
     if jobs is not None and jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    cpus = os.cpu_count() or 1
+    from pipeline.testing.cpus import available_cpus
+
+    # What this process may really use (a CI runner's own cgroup quota included).
+    cpus = available_cpus()
     chosen = open_engine(cfg, engine.value)
     err.print(f"engine: {chosen.name} ({chosen.reason})", markup=False)
     outcome = anyio.run(

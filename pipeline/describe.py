@@ -17,6 +17,7 @@ def describe_job(config: Config, job: Job, requested: str) -> str:
     from pipeline.engines.select import choose_engine
 
     note = ""
+    name: str
     if requested == "auto":
         try:
             name = choose_engine("auto").name

@@ -116,6 +116,7 @@ async def execute(
         report_dir=report_dir,
         redactor=redactor,
         options=options,
+        jobs=plan.jobs,
         store=open_run_store(config),
     )
     console = _Console(emit)
@@ -149,7 +150,15 @@ async def execute(
 
     extra: dict[str, Any] = {}
     for finalizer in finalizers:
-        extra.update(finalizer(pipeline_run, result))
+        for key, value in finalizer(pipeline_run, result).items():
+            if key == "failed_checks":
+                extra.setdefault(key, []).extend(value)
+            else:
+                extra[key] = value
+    if extra.get("failed_checks") and result.status is RunStatus.SUCCESS:
+        result.status = RunStatus.FAILED
+        for check in extra["failed_checks"]:
+            emit(f"[failed] {check}")
     path, _ = plan.critical_path()
     measured = Plan(jobs=plan.jobs, durations={r.job.name: r.duration_s for r in result.records})
     critical, _ = measured.critical_path()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pipeline.stages import build, command, deploy, scan
+from pipeline.stages import build, command, deploy, pytest, scan
 from pipeline.stages.base import StageKind
 
 KINDS: dict[str, StageKind] = {
     "command": command,
+    "pytest": pytest,
     "build": build,
     "scan": scan,
     "deploy": deploy,

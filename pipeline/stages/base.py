@@ -60,6 +60,7 @@ class PipelineRun:
     state: RunState = field(default_factory=RunState)
     # Durable data (test durations, release history, job results); None: not configured.
     store: Store | None = None
+    jobs: tuple[Job, ...] = ()  # the plan's jobs (stages that share a budget look at them)
 
     def for_job(self, job: Job) -> JobContext:
         return JobContext(run=self, job=job, stage=self.config.stage(job.stage))

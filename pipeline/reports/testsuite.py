@@ -1,0 +1,144 @@
+"""After the jobs: one JUnit file, one coverage report, failures with their reproduce
+commands, flaky and quarantined tests, durations stored for the next split, and
+each shard's time with the imbalance (longest / mean).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import coverage
+
+from pipeline import shards
+from pipeline.config_model import PytestStage
+from pipeline.reports import junit
+from pipeline.scheduler import JobRecord, JobStatus, SchedulerResult
+from pipeline.stages import durations as stored_durations
+from pipeline.stages.base import SOURCE_DIR, PipelineRun
+
+log = logging.getLogger(__name__)
+
+MERGED_JUNIT = "junit.xml"
+MERGED_COVERAGE = "coverage.xml"
+
+
+def _artifact(record: JobRecord, suffix: str) -> Path | None:
+    for path in record.outcome.artifacts if record.outcome else ():
+        if path.name == suffix and path.is_file():
+            return path
+    return None
+
+
+def _pytest_records(result: SchedulerResult) -> list[JobRecord]:
+    return [
+        r
+        for r in result.records
+        if r.job.kind == "pytest" and r.outcome is not None and r.status is not JobStatus.SKIPPED
+    ]
+
+
+def merge_junit(run: PipelineRun, records: list[JobRecord]) -> Path | None:
+    pairs = [(r.job.name, p) for r in records if (p := _artifact(r, "junit.xml")) is not None]
+    if not pairs:
+        return None
+    target = run.report_dir / MERGED_JUNIT
+    junit.merge([p for _, p in pairs], target, names=[n for n, _ in pairs])
+    return target
+
+
+def combine_coverage(run: PipelineRun, records: list[JobRecord]) -> float | None:
+    """Combine every job's coverage data, container paths mapped back to the repository."""
+    data_files = [str(p) for r in records if (p := _artifact(r, ".coverage")) is not None]
+    if not data_files:
+        return None
+    root = run.config.project_root
+    cov = coverage.Coverage(data_file=str(run.report_dir / ".coverage"), config_file=False)
+    # The first entry is where paths end up; the others are what the containers saw.
+    cov.set_option("paths", {"source": [str(root), SOURCE_DIR]})
+    try:
+        cov.combine(data_files, keep=True)
+        cov.save()
+        percent = cov.xml_report(outfile=str(run.report_dir / MERGED_COVERAGE), ignore_errors=True)
+    except coverage.exceptions.CoverageException as exc:
+        log.warning("coverage could not be combined: %s", exc)
+        return None
+    return round(float(percent), 2)
+
+
+def _threshold(run: PipelineRun) -> float | None:
+    values = [
+        s.coverage.threshold
+        for s in run.config.model.stages
+        if isinstance(s, PytestStage) and s.coverage is not None and s.coverage.threshold is not None
+    ]
+    return max(values) if values else None
+
+
+def store_durations(run: PipelineRun, records: list[JobRecord]) -> None:
+    by_stage: dict[str, dict[str, float]] = defaultdict(dict)
+    for record in records:
+        path = _artifact(record, "durations.json")
+        if path is not None:
+            by_stage[record.job.stage].update(shards.read_durations(path))
+    for stage, found in by_stage.items():
+        stored_durations.save_for(run, stage, found)
+
+
+def shard_balance(records: list[JobRecord]) -> dict[str, Any]:
+    by_stage: dict[str, list[JobRecord]] = defaultdict(list)
+    for record in records:
+        if record.job.shard is not None:
+            by_stage[record.job.stage].append(record)
+    out: dict[str, Any] = {}
+    for stage, group in by_stage.items():
+        group.sort(key=lambda r: r.job.shard.index if r.job.shard else 0)
+        test_seconds = [float((r.outcome.data if r.outcome else {}).get("test_seconds", 0.0)) for r in group]
+        wall = [r.duration_s for r in group]
+        out[stage] = {
+            "shards": [
+                {"job": r.job.name, "duration_s": r.duration_s, "test_seconds": t}
+                for r, t in zip(group, test_seconds, strict=True)
+            ],
+            # Test time is what the split balances; wall time adds start-up and services.
+            "imbalance": round(shards.imbalance_of(test_seconds), 3) if any(test_seconds) else None,
+            "wall_imbalance": round(shards.imbalance_of(wall), 3) if any(wall) else None,
+        }
+    return out
+
+
+def finalize(run: PipelineRun, result: SchedulerResult) -> dict[str, Any]:
+    records = _pytest_records(result)
+    if not records:
+        return {}
+    extra: dict[str, Any] = {}
+    merged = merge_junit(run, records)
+    if merged is not None:
+        extra["junit"] = merged.name
+    percent = combine_coverage(run, records)
+    if percent is not None:
+        extra["coverage_percent"] = percent
+        threshold = _threshold(run)
+        extra["coverage_threshold"] = threshold
+        if threshold is not None and percent < threshold:
+            extra.setdefault("failed_checks", []).append(
+                f"coverage {percent:.1f}% is below the threshold {threshold:.1f}%"
+            )
+    failures: list[dict[str, str]] = []
+    flaky: list[dict[str, str]] = []
+    quarantined: list[dict[str, str]] = []
+    for record in records:
+        data = record.outcome.data if record.outcome else {}
+        failures += [{**f, "job": record.job.name} for f in data.get("failures", [])]
+        flaky += [{"test": t, "job": record.job.name} for t in data.get("flaky_tests", [])]
+        quarantined += [{"test": t, "job": record.job.name} for t in data.get("quarantined", [])]
+    extra.update({"failures": failures, "flaky_tests": flaky, "quarantined_tests": quarantined})
+    balance = shard_balance(records)
+    if balance:
+        extra["shards"] = balance
+    store_durations(
+        run, [r for r in records if r.status is JobStatus.SUCCESS or r.status is JobStatus.FAILED]
+    )
+    return extra

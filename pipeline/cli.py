@@ -187,6 +187,58 @@ def schema(
     sys.stdout.write(text)
 
 
+@app.command()
+def reproduce(
+    target: Annotated[str, typer.Argument(help="A test id (path::test) or a job name.")],
+    config: ConfigOpt = Path("pipeline.yaml"),
+    job: Annotated[str | None, typer.Option("--job", help="The job the test ran in.")] = None,
+    shell: Annotated[
+        bool, typer.Option("--shell", help="An interactive shell in that container, services up.")
+    ] = False,
+    engine: Annotated[EngineChoice, typer.Option("--engine")] = EngineChoice.auto,
+    report_dir: Annotated[
+        Path, typer.Option("--report-dir", help="An earlier run's report, to find a test's job.")
+    ] = Path("slipway-report"),
+) -> None:
+    """Run one test, or one job, in the same image, services and environment as CI."""
+    from pipeline.engines.open import open_engine
+    from pipeline.reproduce import reproduce as do_reproduce
+
+    cfg = load_config(config)
+    the_plan = _plan(cfg, None, None, False, None)
+    chosen = open_engine(cfg, engine.value)
+    code = anyio.run(
+        lambda: do_reproduce(
+            cfg,
+            the_plan,
+            target,
+            job_name=job,
+            shell=shell,
+            factory=chosen.factory,
+            engine_name=chosen.name,
+            last_report=report_dir,
+            emit=lambda line: out.print(line, markup=False, highlight=False),
+        )
+    )
+    raise typer.Exit(code)
+
+
+@app.command("merge-reports")
+def merge_reports(
+    sources: Annotated[list[Path], typer.Argument(help="Report directories of shard runs.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where the merged report goes.")] = Path(
+        "slipway-report-merged"
+    ),
+) -> None:
+    """Merge the reports of several runs (a CI matrix of --shard i/N) into one."""
+    from pipeline.reports.merge import merge_reports as do_merge
+    from pipeline.reports.summary import render_summary
+
+    merged = do_merge(sources, output)
+    out.print(render_summary(merged), markup=False)
+    raise typer.Exit(0 if merged["status"] == "success" else 1)
+
+
 images_app = typer.Typer(help="Base images for runners that reach no image registry.")
 app.add_typer(images_app, name="images")
 

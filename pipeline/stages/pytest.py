@@ -85,7 +85,10 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
     ours come later on the command line, so they win where both set the same one)."""
     stage = _stage(ctx)
     args = [*select, "-p", "slipway_pytest_plugin", "-p", "no:cacheprovider"]
-    args += ["-n", str(workers), "--dist", stage.dist] if stage.dist != "no" else ["-p", "no:xdist"]
+    if workers == 0 or stage.dist == "no":
+        args += ["-n", "0"]  # in-process; still overrides a project's own -n in addopts
+    else:
+        args += ["-n", str(workers), "--dist", stage.dist]
     args += ["--junitxml", f"{OUT_DIR}/junit.xml", "-o", "junit_family=xunit1"]
     if stage.markers:
         args += ["-m", stage.markers]
@@ -222,7 +225,7 @@ def _collect_args(args: list[str]) -> list[str]:
     """Selection options only: collection needs paths, -m, -p and -o, not -n or reports."""
     keep: list[str] = []
     skip_next = False
-    for i, arg in enumerate(args):
+    for arg in args:
         if skip_next:
             skip_next = False
             continue
@@ -230,9 +233,6 @@ def _collect_args(args: list[str]) -> list[str]:
             skip_next = True
             continue
         if arg.startswith("--cov"):
-            continue
-        if arg == "-p" and i + 1 < len(args) and args[i + 1] == "no:xdist":
-            skip_next = True
             continue
         keep.append(arg)
     return keep

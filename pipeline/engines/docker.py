@@ -34,6 +34,7 @@ from pipeline.engines.docker_errors import (
     ImageBuildFailed,
     call,
     call_long,
+    close_stream,
     connect,
 )
 from pipeline.engines.docker_log import JobLog, LineSplitter
@@ -466,8 +467,12 @@ class DockerEngine:
                 stderr=True,
             )["Id"]
             lines = LineSplitter(log)
-            for chunk in api.exec_start(exec_id, stream=True):
-                lines.feed(chunk)
+            output = api.exec_start(exec_id, stream=True)
+            try:
+                for chunk in output:
+                    lines.feed(chunk)
+            finally:
+                close_stream(output)
             lines.flush()
             # The exit code is set when the process is reaped, just after the stream ends.
             for _ in range(100):

@@ -8,20 +8,24 @@ stopped daemon, a missing image or a refused API call reaches the user as an
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
 import docker
 import docker.errors
 import requests.exceptions
+from docker.types import CancellableStream
 
 from pipeline.errors import EngineUnavailable, SlipwayError
 
 # Streams (exec output, builds) may be silent for minutes; reads must not time out.
 CLIENT_TIMEOUT_S = 900
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -88,6 +92,7 @@ def connect(timeout: int = CLIENT_TIMEOUT_S, environ: Mapping[str, str] | None =
 
     ``environ`` replaces os.environ for DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH.
     """
+    _check_unix_socket(environ)
     with docker_errors("connect", environ):
         client = docker.DockerClient.from_env(
             timeout=timeout, environment=None if environ is None else dict(environ)
@@ -125,3 +130,33 @@ async def call_long(what: str, fn: Callable[P, T], /, *args: P.args, **kwargs: P
             return fn(*args, **kwargs)
 
     return await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=anyio.CapacityLimiter(1))
+
+
+def close_stream(stream: CancellableStream[Any]) -> None:
+    """Really close an exec stream's hijacked socket.
+
+    ``CancellableStream.close`` closes the socket object, but the response's
+    file wrapper still holds a reference, so the descriptor stays open (and
+    Python warns) until the response is closed too.
+    """
+    stream.close()
+    response = getattr(stream, "_response", None)
+    if response is not None:
+        response.close()
+
+
+def _check_unix_socket(environ: Mapping[str, str] | None) -> None:
+    """Fail fast on a local socket nobody listens on.
+
+    docker-py leaks the socket of a failed first connection (a ResourceWarning,
+    an error under ``-W error``); probing it ourselves closes it properly.
+    """
+    host = (os.environ if environ is None else environ).get("DOCKER_HOST") or DEFAULT_SOCKET
+    if not host.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        try:
+            sock.connect(host.removeprefix("unix://"))
+        except OSError as exc:
+            raise EngineUnavailable(daemon_help(environ)) from exc

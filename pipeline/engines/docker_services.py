@@ -14,7 +14,7 @@ import time
 import anyio
 from docker import APIClient
 
-from pipeline.engines.docker_errors import call
+from pipeline.engines.docker_errors import call, close_stream
 from pipeline.engines.docker_log import JobLog
 from pipeline.spec import Readiness, ReadinessKind, ServiceSpec
 
@@ -102,7 +102,12 @@ async def _tcp_open(host: str, port: int) -> bool:
 async def _command_ok(api: APIClient, container: str, argv: tuple[str, ...]) -> bool:
     def probe() -> bool:
         exec_id = api.exec_create(container, list(argv), stdout=True, stderr=True)["Id"]
-        api.exec_start(exec_id)
+        output = api.exec_start(exec_id, stream=True)
+        try:
+            for _ in output:
+                pass  # drained: the exit code is set once the process is done
+        finally:
+            close_stream(output)
         return bool(api.exec_inspect(exec_id).get("ExitCode") == 0)
 
     return await call("run a readiness command", probe)

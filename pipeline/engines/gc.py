@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import docker
@@ -66,9 +67,16 @@ def is_leftover(labels: dict[str, str], *, all_runs: bool, hostname: str) -> boo
 
 
 def collect(
-    *, all_runs: bool = False, dry_run: bool = False, client: docker.DockerClient | None = None
+    *,
+    all_runs: bool = False,
+    runs: Collection[str] = (),
+    dry_run: bool = False,
+    client: docker.DockerClient | None = None,
 ) -> GcReport:
-    """Remove leftovers of dead runs (every run's objects with ``all_runs``)."""
+    """Remove leftovers of dead runs (every run's objects with ``all_runs``).
+
+    ``runs`` limits gc to those run ids; ``dry_run`` only reports.
+    """
     client = client or connect()
     api = client.api
     hostname = socket.gethostname()
@@ -76,7 +84,10 @@ def collect(
     flt = {"label": [LABEL_RUN]}
 
     def gone(labels: dict[str, str] | None) -> bool:
-        return is_leftover(labels or {}, all_runs=all_runs, hostname=hostname)
+        labels = labels or {}
+        if runs and labels.get(LABEL_RUN) not in runs:
+            return False
+        return is_leftover(labels, all_runs=all_runs, hostname=hostname)
 
     # Containers first: networks and volumes in use cannot be removed.
     with docker_errors("collect leftovers"):

@@ -4,14 +4,9 @@ local store; plus what happens when S3 dies or hangs. No boto3 patching anywhere
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -20,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from s3server import MotoServer
 
 from pipeline.cache import (
     EntryStore,
@@ -38,50 +34,6 @@ pytestmark = pytest.mark.integration
 BUCKET = "slipway-cache"
 KEY = "c" * 64
 BOUNDED_S = 15.0
-
-
-class MotoServer:
-    """A moto_server process on a free port: a real S3 endpoint over HTTP."""
-
-    def __init__(self, log_path: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        exe = Path(sys.executable).with_name("moto_server")
-        if not exe.exists():
-            found = shutil.which("moto_server")
-            if found is None:
-                pytest.skip("moto_server is not installed (uv sync --group dev)")
-            exe = Path(found)
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(self.url + "/moto-api/", timeout=1):
-                    return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.1)
-        raise RuntimeError(f"moto_server did not answer on {self.url} within {timeout}s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
 
 
 @pytest.fixture(scope="module", autouse=True)

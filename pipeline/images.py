@@ -61,6 +61,7 @@ class BaseImage:
     suite: str  # Debian suite of the rootfs it builds on
     dockerfile: str
     extra_files: tuple[tuple[str, str, int], ...] = ()  # (name in context, content, mode)
+    default: bool = True  # built by a bare `images bootstrap`
 
     @property
     def rootfs_tag(self) -> str:
@@ -85,14 +86,18 @@ _TRUST_HOST_CA = (
     " NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\n"
 )
 
-PYTHON_DOCKERFILE = f"""\
-FROM local/debian:bookworm
+
+def python_dockerfile(suite: str) -> str:
+    """Debian's python3 made to behave like python:*-slim (pip installs system-wide)."""
+    return f"""\
+FROM local/debian:{suite}
 RUN {_APT.format(packages="python3 python3-venv python3-pip python-is-python3 ca-certificates")} \\
  && rm -f /usr/lib/python3*/EXTERNALLY-MANAGED
 {_TRUST_HOST_CA}\
 ENV LANG=C.UTF-8 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 CMD ["python3"]
 """
+
 
 NODE_DOCKERFILE = f"""\
 FROM local/debian:trixie
@@ -162,7 +167,7 @@ CMD ["postgres"]
 """
 
 BASE_IMAGES: tuple[BaseImage, ...] = (
-    BaseImage(tag="slipway/python:3.11", suite="bookworm", dockerfile=PYTHON_DOCKERFILE),
+    BaseImage(tag="slipway/python:3.11", suite="bookworm", dockerfile=python_dockerfile("bookworm")),
     BaseImage(
         tag="slipway/postgres:15",
         suite="bookworm",
@@ -170,7 +175,18 @@ BASE_IMAGES: tuple[BaseImage, ...] = (
         extra_files=(("docker-entrypoint.sh", POSTGRES_ENTRYPOINT, 0o755),),
     ),
     BaseImage(tag="slipway/node:20", suite="trixie", dockerfile=NODE_DOCKERFILE),
+    # Python >= 3.12 for targets that need it: trixie's 3.13. Built only on request
+    # (`images bootstrap slipway/python:3.13`) and aliased in pipeline.yaml.
+    BaseImage(
+        tag="slipway/python:3.13",
+        suite="trixie",
+        dockerfile=python_dockerfile("trixie"),
+        default=False,
+    ),
 )
+
+# Aliases for the optional images, for pipeline.yaml to opt into.
+OPTIONAL_ALIASES: dict[str, str] = {"python:3.13-slim": "slipway/python:3.13"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,12 +211,12 @@ def bootstrap(
     echo: Echo = print,
     client: docker.DockerClient | None = None,
 ) -> list[BootstrapStep]:
-    """Build the base images (all, or those tagged in ``images``) that are missing.
+    """Build the base images (the default ones, or those tagged in ``images``) that are missing.
 
     Raises ``EngineUnavailable`` when the daemon is unreachable or debootstrap is
     missing, ``ImageBuildFailed`` when a Dockerfile step fails.
     """
-    wanted = [b for b in BASE_IMAGES if not images or b.tag in images]
+    wanted = [b for b in BASE_IMAGES if (b.tag in images if images else b.default)]
     unknown = set(images) - {b.tag for b in BASE_IMAGES}
     if unknown:
         known = ", ".join(b.tag for b in BASE_IMAGES)

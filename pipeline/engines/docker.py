@@ -87,6 +87,7 @@ class DockerEngine:
         self._client = client
         self._network: str | None = None
         self._network_lock = anyio.Lock()
+        self._connect_lock = anyio.Lock()
         self._labels = {
             LABEL_RUN: ctx.run_id,
             LABEL_PID: str(os.getpid()),
@@ -96,9 +97,10 @@ class DockerEngine:
     # -- connection -------------------------------------------------------
 
     async def _api(self) -> APIClient:
-        if self._client is None:
-            self._client = await anyio.to_thread.run_sync(connect)
-        return self._client.api
+        async with self._connect_lock:  # concurrent first jobs share one client
+            if self._client is None:
+                self._client = await anyio.to_thread.run_sync(connect)
+            return self._client.api
 
     # -- the Protocol ---------------------------------------------------------
 

@@ -9,7 +9,7 @@ import anyio
 import docker
 import pytest
 
-from pipeline.engines.base import LABEL_RUN, RunContext
+from pipeline.engines.base import LABEL_RUN, Engine, RunContext
 from pipeline.engines.docker import EXIT_SERVICE_NOT_READY, DockerEngine
 from pipeline.errors import EngineUnavailable
 from pipeline.secrets import MASK
@@ -340,6 +340,7 @@ def test_describe_runs_nothing(docker_client: docker.DockerClient) -> None:
         commands=(("pytest", "-q"),),
         outputs=("/app/junit.xml",),
     )
+    assert isinstance(eng, Engine)
     lines = eng.describe(spec)
     text = "\n".join(lines)
     assert "slipway/python:3.11 (alias of python:3.11-slim)" in text

@@ -90,11 +90,13 @@ def _balance(jobs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for stage, group in by_stage.items():
         seconds = [float(j.get("test_seconds") or 0.0) for j in group]
+        wall = [float(j.get("duration_s") or 0.0) for j in group]
         out[stage] = {
             "shards": [
                 {"job": j["name"], "duration_s": j["duration_s"], "test_seconds": s}
                 for j, s in zip(group, seconds, strict=True)
             ],
-            "imbalance": round(shards.imbalance_of(seconds), 3) if any(seconds) else None,
+            "imbalance": round(shards.imbalance_of(wall), 3) if any(wall) else None,
+            "test_imbalance": round(shards.imbalance_of(seconds), 3) if any(seconds) else None,
         }
     return out

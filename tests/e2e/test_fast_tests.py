@@ -133,4 +133,5 @@ def test_four_shards_balanced_by_recorded_durations(example: Path, green_run: di
     assert sum(j["tests"]["passed"] for j in data["jobs"]) == integration["tests"]["passed"]
     balance = data["shards"]["tests-integration"]
     assert len(balance["shards"]) == 4
-    assert balance["imbalance"] <= 1.10, balance
+    assert balance["imbalance"] <= 1.10, balance  # longest / mean shard time
+    assert balance["test_imbalance"] <= 1.25, balance  # summed test seconds, noisier

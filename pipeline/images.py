@@ -223,15 +223,17 @@ def bootstrap(
         raise EngineUnavailable(f"unknown base image(s) {sorted(unknown)}; known: {known}")
     client = client or connect()
     steps: list[BootstrapStep] = []
+    imported: set[str] = set()
     for base in wanted:
         start = time.monotonic()
         if not rebuild and _image_exists(client, base.tag):
             echo(f"{base.tag} present, reused")
             steps.append(BootstrapStep(image=base.tag, action="reused", seconds=0.0))
             continue
-        if rebuild or not _image_exists(client, base.rootfs_tag):
+        if base.rootfs_tag not in imported and (rebuild or not _image_exists(client, base.rootfs_tag)):
             echo(f"building {base.rootfs_tag} (debootstrap {base.suite} from {mirror})")
             _import_rootfs(client, base.suite, rootfs_dir / base.suite, mirror, echo)
+            imported.add(base.rootfs_tag)  # --rebuild: once per suite, not per image
         else:
             echo(f"{base.rootfs_tag} present, reused")
         echo(f"building {base.tag}")

@@ -1,0 +1,207 @@
+"""The pytest stage's pure parts: its pytest command line, the CPU budget, the
+quarantine, reading results from a real JUnit file, reproduce's job lookup, and
+merging the reports of a CI matrix."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.engines.base import RunContext
+from pipeline.engines.docker import DockerEngine
+from pipeline.errors import UsageError
+from pipeline.plan import build_plan
+from pipeline.reports.merge import merge_reports
+from pipeline.reproduce import find_job
+from pipeline.scheduler import JobStatus
+from pipeline.secrets import Redactor
+from pipeline.stages import pytest as stage
+from pipeline.stages.base import JobContext, PipelineRun, RunOptions
+
+CONFIG = """\
+project: {name: demo, root: app}
+images:
+  test_base: {dockerfile: Dockerfile.test, key_files: [app/requirements.txt]}
+services:
+  db: {image: postgres:15, port: 5432}
+stages:
+  - name: unit
+    kind: pytest
+    paths: [tests/unit]
+    markers: "not slow"
+    reruns: 2
+    addopts: [-x]
+    override_ini: ["addopts="]
+    coverage: {source: [demo]}
+    quarantine: ["tests/unit/test_a.py::test_flaky_thing"]
+  - name: db
+    kind: pytest
+    paths: [tests/db]
+    services: [db]
+    shards: 2
+    database: {service: db, name: demo, migrate: [alembic, upgrade, head], env: {PGDATABASE: "{dbname}"}}
+"""
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> PipelineRun:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/requirements.txt").write_text("pytest\n")
+    (tmp_path / "Dockerfile.test").write_text("FROM python:3.11-slim\n")
+    (tmp_path / "pipeline.yaml").write_text(CONFIG)
+    config = load_config(tmp_path / "pipeline.yaml", environ={})
+    plan = build_plan(config)
+    ctx = RunContext(run_id="t", redactor=Redactor())
+    return PipelineRun(config=config, engine=DockerEngine(ctx), engine_name="docker", run_id="t",
+                       report_dir=tmp_path / "out", redactor=ctx.redactor,
+                       options=RunOptions(total_cpus=4), jobs=plan.jobs)
+
+
+def job_ctx(run: PipelineRun, name: str) -> JobContext:
+    return run.for_job(next(j for j in run.jobs if j.name == name))
+
+
+def test_pytest_args_put_ours_after_the_projects(run: PipelineRun) -> None:
+    args = stage.pytest_args(job_ctx(run, "unit"), workers=3, select=["tests/unit"])
+    assert args[:5] == ["tests/unit", "-p", "slipway_pytest_plugin", "-p", "no:cacheprovider"]
+    assert args[args.index("-n") + 1] == "3" and args[args.index("--dist") + 1] == "worksteal"
+    assert args[args.index("-m") + 1] == "not slow"
+    assert args[args.index("--reruns") + 1] == "2"
+    assert "--cov=demo" in args and "--cov-report=xml:/slipway/out/coverage.xml" in args
+    assert args[-3:] == ["-o", "addopts=", "-x"]  # the stage's overrides come last: they win
+    serial = stage.pytest_args(job_ctx(run, "unit"), workers=0, select=["t.py::x"])
+    assert serial[serial.index("-n") + 1] == "0" and "--dist" not in serial
+
+
+def test_collection_keeps_selection_only(run: PipelineRun) -> None:
+    args = stage.pytest_args(job_ctx(run, "unit"), workers=3, select=["tests/unit"])
+    kept = stage._collect_args(args)
+    assert "-n" not in kept and "--junitxml" not in kept and "--reruns" not in kept
+    assert not [a for a in kept if a.startswith("--cov")]
+    assert "-m" in kept and "not slow" in kept and "tests/unit" in kept
+
+
+def test_cpu_limits_add_up_to_the_cores_and_workers_have_a_floor(run: PipelineRun) -> None:
+    results = {j.name: stage.budget(run.for_job(j)) for j in run.jobs}
+    assert set(results) == {"unit", "db-1of2", "db-2of2"}
+    assert sum(limit or 0 for _, limit in results.values()) == pytest.approx(4, abs=0.05)
+    assert all(workers >= stage.MIN_WORKERS for workers, _ in results.values())
+
+
+def test_database_env_names_the_service_and_a_per_job_database(run: PipelineRun) -> None:
+    env = dict(stage._db_env(job_ctx(run, "db-2of2")))
+    assert env["SLIPWAY_DB_ADMIN_URL"] == "postgresql://postgres:postgres@db:5432/postgres"
+    assert env["SLIPWAY_DB_NAME"] == "demo_db_2of2"
+    assert json.loads(env["SLIPWAY_DB_MIGRATE"]) == ["alembic", "upgrade", "head"]
+    assert json.loads(env["SLIPWAY_DB_ENV"]) == {"PGDATABASE": "{dbname}"}
+    assert stage._db_env(job_ctx(run, "unit")) == []
+
+
+def test_spec_copies_plugin_exports_outputs_and_binds_services(run: PipelineRun) -> None:
+    spec = stage.spec(job_ctx(run, "db-1of2"), image="img:1", select=["tests/db"])
+    assert [f.dest for f in spec.files] == ["/slipway/slipway_pytest_plugin.py"]
+    assert spec.outputs == ("/slipway/out",)
+    assert [s.name for s in spec.services] == ["db"]
+    assert dict(spec.env)["PYTHONPATH"] == "/slipway"
+    assert spec.workdir == "/src"
+
+
+def _junit(tmp: Path, body: str) -> Path:
+    (tmp / "tests/unit").mkdir(parents=True)
+    (tmp / "tests/unit/test_a.py").write_text(textwrap.dedent(body))
+    out = tmp / "out/slipway/out"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit",
+                    f"--junitxml={out}/junit.xml", "-o", "junit_family=xunit1"], cwd=tmp,
+                   capture_output=True, check=False)
+    return out
+
+
+BODY = """
+def test_ok(): pass
+def test_flaky_thing(): assert False
+def test_real_failure(): assert 1 == 2
+"""
+
+
+def test_read_results_names_failures_and_honours_quarantine(run: PipelineRun, tmp_path: Path) -> None:
+    project = run.config.project_root
+    _junit(project, BODY)
+    ctx = job_ctx(run, "unit")
+    out_dir = ctx.artifacts_dir / "slipway/out"
+    out_dir.mkdir(parents=True)
+    (out_dir / "junit.xml").write_bytes((project / "out/slipway/out/junit.xml").read_bytes())
+    outcome = stage.read_results(ctx, 1, {})
+    assert outcome.status is JobStatus.FAILED
+    assert outcome.detail == "1 failed: tests/unit/test_a.py::test_real_failure"
+    assert outcome.data["failures"] == [{
+        "test": "tests/unit/test_a.py::test_real_failure",
+        "reproduce": "python -m pipeline reproduce tests/unit/test_a.py::test_real_failure --job unit",
+    }]
+    assert outcome.data["quarantined"] == ["tests/unit/test_a.py::test_flaky_thing"]
+    assert outcome.tests is not None and outcome.tests.failed == 1 and outcome.tests.passed == 1
+    assert (out_dir / "durations.json").is_file()
+
+
+def test_only_quarantined_failures_pass(run: PipelineRun) -> None:
+    project = run.config.project_root
+    _junit(project, "def test_ok(): pass\ndef test_flaky_thing(): assert False\n")
+    ctx = job_ctx(run, "unit")
+    out_dir = ctx.artifacts_dir / "slipway/out"
+    out_dir.mkdir(parents=True)
+    (out_dir / "junit.xml").write_bytes((project / "out/slipway/out/junit.xml").read_bytes())
+    outcome = stage.read_results(ctx, 1, {"workers": 2})
+    assert outcome.status is JobStatus.SUCCESS
+    assert "1 quarantined failing" in outcome.detail
+
+
+def test_no_junit_is_a_failure_that_points_at_the_log(run: PipelineRun) -> None:
+    outcome = stage.read_results(job_ctx(run, "unit"), 4, {})
+    assert outcome.status is JobStatus.FAILED
+    assert "pytest exited 4 and wrote no JUnit report; see unit.log" in outcome.detail
+
+
+def test_reproduce_finds_the_job_of_a_test(run: PipelineRun) -> None:
+    plan = build_plan(run.config)
+    assert find_job(run.config, plan, "tests/db/test_x.py::test_y", None, None).stage == "db"
+    assert find_job(run.config, plan, "tests/unit/test_a.py::test_ok", None, None).name == "unit"
+    assert find_job(run.config, plan, "db-2of2", None, None).name == "db-2of2"
+    with pytest.raises(UsageError, match="neither a job nor a test"):
+        find_job(run.config, plan, "elsewhere/test_z.py::t", None, None)
+
+
+def _report(path: Path, run_id: str, status: str, jobs: list[dict[str, object]], passed: int) -> Path:
+    path.mkdir(parents=True)
+    (path / "report.json").write_text(json.dumps({
+        "run_id": run_id, "git_sha": "abc", "engine": "docker", "status": status,
+        "started": f"2026-11-23T07:0{run_id[-1]}:00+00:00", "finished": "2026-11-23T07:10:00+00:00",
+        "jobs": jobs, "tests": {"passed": passed, "failed": 0 if status == "success" else 1,
+                                "skipped": 0, "errors": 0, "flaky": 0},
+        "coverage": None, "failures": [] if status == "success" else [{"test": "t::x", "job": "u-2of2",
+                                                                       "reproduce": "r"}],
+    }))
+    return path
+
+
+def test_merge_reports_of_a_matrix(tmp_path: Path) -> None:
+    def job(name: str, shard: str, seconds: float) -> dict[str, object]:
+        return {"name": name, "stage": "u", "kind": "pytest", "shard": shard, "status": "success",
+                "started": None, "finished": None, "duration_s": seconds, "log": f"logs/{name}.log",
+                "artifacts": [], "test_seconds": seconds - 1}
+
+    a = _report(tmp_path / "a", "r1", "success", [job("u-1of2", "1/2", 10.0)], 5)
+    b = _report(tmp_path / "b", "r2", "failed", [job("u-2of2", "2/2", 11.0)], 4)
+    merged = merge_reports([a, b], tmp_path / "m")
+    assert merged["status"] == "failed"
+    assert merged["tests"]["passed"] == 9 and merged["tests"]["failed"] == 1
+    assert [j["log"] for j in merged["jobs"]] == ["../a/logs/u-1of2.log", "../b/logs/u-2of2.log"]
+    assert merged["failures"][0]["test"] == "t::x"
+    assert merged["shards"]["u"]["imbalance"] == pytest.approx(11 / 10.5, abs=1e-3)
+    assert json.loads((tmp_path / "m/report.json").read_text())["run_id"] == "r1+r2"
+    with pytest.raises(UsageError):
+        merge_reports([], tmp_path / "x")

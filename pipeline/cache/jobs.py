@@ -216,12 +216,12 @@ async def _key(ctx: JobContext, facts: Mapping[str, Any], inputs: Mapping[str, s
 
 async def restore(cache: JobCache) -> JobOutcome | None:
     """The stored outcome, with artifacts and log back in place; None on a miss."""
-    entry = await anyio.to_thread.run_sync(cache.store.get, cache.key)
-    if entry is None:
-        return None
     try:
+        entry = await anyio.to_thread.run_sync(cache.store.get, cache.key)
+        if entry is None:
+            return None
         return await anyio.to_thread.run_sync(_restore, cache, entry)
-    except (OSError, ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:  # e.g. a stored meta from an odd writer: the job runs instead
         log.warning("cache: entry %s for job %s could not be restored, running the job: %s",
                     cache.key, cache.job, exc)
         return None

@@ -9,6 +9,7 @@ everything when the shell ends.
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -175,6 +176,7 @@ async def _shell(ctx: JobContext, spec: ContainerSpec, emit: Callable[[str], Non
                 else:
                     await anyio.sleep(0.5)
         emit(f"shell in {container.name} (services up); exit the shell to remove everything")
+        emit(f"CI ran: {shlex.join(spec.commands[-1])}")
         argv = ["docker", "exec", "-it", "-w", spec.workdir, str(container.id), *SHELL]
         code = await anyio.to_thread.run_sync(lambda: subprocess.call(argv))
         tg.cancel_scope.cancel()

@@ -16,6 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.cache.durable import load_json, releases_name, save_json
+from pipeline.cache.store import Store
+
 RELEASES_DIR = ".slipway/releases"
 
 # result: "deploying" while it runs, then "success" (live), "failed" (rolled back or
@@ -66,17 +69,24 @@ def new_id() -> str:
 class ReleaseStore:
     """The history of every environment of one project (``base_dir`` = pipeline.yaml's folder)."""
 
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, store: Store | None = None) -> None:
         self.dir = base_dir / RELEASES_DIR
+        # The durable store (local cache dir and/or S3) outlives an ephemeral runner;
+        # the file next to pipeline.yaml stays as the copy a person can read.
+        self.store = store
 
     def path(self, environment: str) -> Path:
         return self.dir / f"{environment}.json"
 
     def history(self, environment: str) -> list[Release]:
-        try:
-            data = json.loads(self.path(environment).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return []
+        data: Any = None
+        if self.store is not None:
+            data = load_json(self.store, releases_name(environment), None)
+        if not isinstance(data, dict):
+            try:
+                data = json.loads(self.path(environment).read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                return []
         return [Release.from_data(r) for r in data.get("releases", [])]
 
     def save(self, release: Release) -> None:
@@ -89,6 +99,8 @@ class ReleaseStore:
         doc = {"environment": release.environment, "releases": [r.as_data() for r in ordered]}
         tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
         os.replace(tmp, path)
+        if self.store is not None:
+            save_json(self.store, releases_name(release.environment), doc)
 
     def current(self, environment: str, *, excluding: str | None = None) -> Release | None:
         """The live release: the latest that succeeded (a failed one was rolled back)."""

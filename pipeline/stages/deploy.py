@@ -67,7 +67,7 @@ class _Job:
         self.ctx = ctx
         self.stage = _stage(ctx)
         self.log = log
-        self.store = ReleaseStore(ctx.run.config.base_dir)
+        self.store = ReleaseStore(ctx.run.config.base_dir, store=ctx.run.store)
         self.sha = ctx.run.config.variables.get("GIT_SHA", "")
 
     def say(self, text: str) -> None:

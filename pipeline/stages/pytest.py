@@ -9,8 +9,10 @@ coverage data and durations come back as artifacts, also when tests fail.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -176,9 +178,32 @@ def specs(ctx: JobContext) -> list[ContainerSpec]:
 
 
 def cache_inputs(ctx: JobContext) -> tuple[str, ...] | None:
-    # The project tree decides the result (sources, tests, conftest, config); the
-    # test image tag in the spec already covers the dependency files.
-    return ("**",)
+    # The tree pytest runs in decides the result (sources, tests, conftest, config);
+    # the test image tag in the spec already covers the dependency files. A frontend
+    # beside it does not.
+    workdir = _stage(ctx).workdir
+    return ("**",) if workdir in ("", ".") else (workdir,)
+
+
+def cache_specs(ctx: JobContext) -> list[ContainerSpec]:
+    """The specs as the job-result key sees them: without the worker count and CPU
+    limit, which follow from what else runs at once, not from the code under test."""
+    out = []
+    for s in specs(ctx):
+        argv = list(s.commands[-1])
+        if "-n" in argv:
+            argv[argv.index("-n") + 1] = "N"
+        out.append(replace(s, commands=(*s.commands[:-1], tuple(argv)), limits=Limits()))
+    return out
+
+
+def cache_facts(ctx: JobContext) -> dict[str, str]:
+    """A shard runs the tests its split gives it: the split follows the durations."""
+    if ctx.job.shard is None:
+        return {}
+    known = stored_durations.load_for(ctx.run, _stage(ctx).name)
+    digest = hashlib.sha256(json.dumps(sorted(known.items())).encode()).hexdigest()
+    return {"durations": digest}
 
 
 async def _collect(ctx: JobContext, image: str) -> list[str]:

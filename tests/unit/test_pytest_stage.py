@@ -205,3 +205,30 @@ def test_merge_reports_of_a_matrix(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "m/report.json").read_text())["run_id"] == "r1+r2"
     with pytest.raises(UsageError):
         merge_reports([], tmp_path / "x")
+
+
+def test_cache_view_ignores_worker_count_and_cpu_limit(run: PipelineRun) -> None:
+    from dataclasses import replace as dc_replace
+
+    ctx = job_ctx(run, "unit")
+    busy = dc_replace(run, options=RunOptions(total_cpus=16))
+    assert stage.specs(ctx) != stage.specs(busy.for_job(ctx.job))  # the budget differs...
+    assert stage.cache_specs(ctx) == stage.cache_specs(busy.for_job(ctx.job))  # ...the key does not
+    assert stage.cache_inputs(ctx) == ("**",)
+    assert stage.cache_facts(ctx) == {}
+    assert set(stage.cache_facts(job_ctx(run, "db-1of2"))) == {"durations"}
+
+
+def test_release_history_lives_in_the_store_for_a_fresh_runner(tmp_path: Path) -> None:
+    from pipeline.cache.local import LocalStore
+    from pipeline.releases import Release, ReleaseStore
+
+    store = LocalStore(tmp_path / "store")
+    first = ReleaseStore(tmp_path / "runner1", store=store)
+    release = Release(id="r1", environment="staging", target="docker", images={}, git_sha="a",
+                      run_id="x", stage="deploy-staging", started="2026-11-23T07:00:00+00:00",
+                      result="success")
+    first.save(release)
+    fresh = ReleaseStore(tmp_path / "runner2", store=store)  # no local file on this runner
+    assert not fresh.path("staging").exists()
+    assert fresh.current("staging") == release

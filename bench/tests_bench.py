@@ -3,7 +3,9 @@
 1. sequential: every test in one container, no xdist (what most CIs do);
 2. ``-n auto``: one container, xdist with its own worker count (ignores quotas);
 3. Slipway: ``python -m pipeline run --only tests`` (groups in parallel containers,
-   worker budget, per-worker databases), job cache off.
+   worker budget, per-worker databases), job cache off;
+4. the same Slipway run again with nothing changed: the job cache answers (what a
+   re-run of CI on an unchanged backend costs).
 
 All three run on the same engine, image and PostgreSQL image, and each is timed
 from start to end (containers and services included). Prints a table of times
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -95,28 +98,15 @@ async def run_one_container(config_path: Path, workers: str, out: Path) -> tuple
     return seconds, tests
 
 
-def run_slipway(config_path: Path, out: Path) -> tuple[float, int, str]:
+def run_slipway(config_path: Path, out: Path, *, cache: bool = False) -> tuple[float, int, str]:
+    """One `run --only tests`; with ``cache`` the job cache may answer (nothing changed)."""
     start = time.monotonic()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline",
-            "run",
-            "--config",
-            str(config_path),
-            "--only",
-            "tests",
-            "--no-cache",
-            "--engine",
-            "docker",
-            "--report-dir",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    argv = [sys.executable, "-m", "pipeline", "run", "--config", str(config_path), "--only", "tests"]
+    argv += [] if cache else ["--no-cache"]
+    argv += ["--engine", "docker", "--report-dir", str(out)]
+    # A private cache dir: the first (no-cache) run fills it, the cached run reads it.
+    env = {**os.environ, "SLIPWAY_CACHE_DIR": str(out.parent.parent / "cache")}
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         raise SystemExit(f"slipway run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -130,7 +120,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=REPO / "pipeline.yaml")
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    times: dict[str, list[float]] = {"sequential": [], "-n auto": [], "slipway": []}
+    times: dict[str, list[float]] = {"sequential": [], "-n auto": [], "slipway": [], "cached": []}
     counts: dict[str, int] = {}
     note = ""
     with tempfile.TemporaryDirectory(prefix="slipway-bench-") as tmp:
@@ -148,6 +138,9 @@ def main() -> None:
             seconds, n, note = run_slipway(args.config, base / "slipway")
             times["slipway"].append(seconds)
             counts["slipway"] = n
+            seconds, n, _ = run_slipway(args.config, base / "slipway-again", cache=True)
+            times["cached"].append(seconds)
+            counts["cached"] = n
     seq = statistics.median(times["sequential"])
     print(f"backend suite of the example, {available_cpus()} CPUs, median of {args.rounds} round(s)")
     print(f"{'variant':<34} {'tests':>6} {'seconds':>9} {'vs sequential':>14}")
@@ -155,6 +148,7 @@ def main() -> None:
         "sequential": "sequential, one container",
         "-n auto": "pytest -n auto, one container",
         "slipway": "slipway (3 groups in parallel)",
+        "cached": "slipway again, nothing changed",
     }
     for key, label in labels.items():
         med = statistics.median(times[key])

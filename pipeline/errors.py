@@ -40,3 +40,7 @@ class SecretMissing(SlipwayError):
     """A secret named in the config has no value in the environment."""
 
     exit_code = EXIT_USAGE
+
+
+class ImageBuildFailed(SlipwayError):
+    """A Dockerfile build failed; the message names the log with the whole output."""

@@ -22,8 +22,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from pipeline.engines.docker_errors import ImageBuildFailed, connect, docker_errors
-from pipeline.errors import EngineUnavailable
+from pipeline.engines.docker_errors import connect, docker_errors
+from pipeline.errors import EngineUnavailable, ImageBuildFailed
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")

@@ -48,6 +48,7 @@ from pipeline.engines.dagger_chain import (
     readiness_probe,
     with_command,
 )
+from pipeline.engines.select import dagger_session
 from pipeline.errors import EngineUnavailable, SlipwayError
 from pipeline.secrets import MASK, resolve
 from pipeline.spec import ContainerSpec, ImageBuild, Readiness
@@ -70,7 +71,8 @@ def dagger_available(environ: Mapping[str, str] | None = None) -> str | None:
     internet that hangs, then fails; so only a session or a CLI at hand count.
     """
     env = os.environ if environ is None else environ
-    if env.get("DAGGER_SESSION_PORT"):
+    # The same test as `--engine auto` (select.py), so the two cannot disagree.
+    if dagger_session(env):
         return "a Dagger session is open (dagger run)"
     if cli := env.get("_EXPERIMENTAL_DAGGER_CLI_BIN"):
         return f"the Dagger CLI at {cli}"

@@ -31,7 +31,6 @@ from docker import APIClient
 from pipeline.engines import docker_build, docker_cache
 from pipeline.engines.base import LABEL_JOB, LABEL_PID, LABEL_RUN, RunContext, RunResult
 from pipeline.engines.docker_errors import (
-    ImageBuildFailed,
     call,
     call_long,
     close_stream,
@@ -41,7 +40,7 @@ from pipeline.engines.docker_log import JobLog, LineSplitter
 from pipeline.engines.docker_services import describe_readiness, wait_ready
 from pipeline.engines.docker_tar import directory_tar, extract_output, file_tar
 from pipeline.engines.docker_volumes import LABEL_CACHE, host_lock, slug, volume_name
-from pipeline.errors import SlipwayError
+from pipeline.errors import ImageBuildFailed, SlipwayError
 from pipeline.images import resolve_alias
 from pipeline.secrets import resolve
 from pipeline.spec import ContainerSpec, Image, ImageBuild, ServiceSpec, Sharing

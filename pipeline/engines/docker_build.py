@@ -15,9 +15,9 @@ import docker.errors
 from docker import APIClient
 from docker.utils import parse_repository_tag
 
-from pipeline.engines.docker_errors import ImageBuildFailed, docker_errors, missing_image_help
+from pipeline.engines.docker_errors import docker_errors, missing_image_help
 from pipeline.engines.docker_log import JobLog
-from pipeline.errors import EngineUnavailable
+from pipeline.errors import EngineUnavailable, ImageBuildFailed
 from pipeline.images import resolve_alias
 from pipeline.spec import ImageBuild
 

@@ -31,10 +31,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class ImageBuildFailed(SlipwayError):
-    """A Dockerfile (or debootstrap) step failed; the message carries the log's tail."""
-
-
 def daemon_help(environ: Mapping[str, str] | None = None) -> str:
     host = (os.environ if environ is None else environ).get("DOCKER_HOST")
     where = f"DOCKER_HOST={host}" if host else "the local socket /var/run/docker.sock"

@@ -67,7 +67,8 @@ def choose_engine(
             return EngineChoice(
                 "dagger", "a Dagger session is present (DAGGER_SESSION_PORT, from `dagger run`)"
             )
-        path = which("dagger")
+        # The CLI the SDK would use: the one it is pointed at, else the one on PATH.
+        path = env.get("_EXPERIMENTAL_DAGGER_CLI_BIN") or which("dagger")
         if path:
             return EngineChoice("dagger", f"the dagger CLI is on PATH ({path})")
         if requested == "dagger":

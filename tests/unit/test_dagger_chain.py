@@ -534,7 +534,9 @@ def test_a_session_that_is_not_there_is_engine_unavailable(
 
 def test_availability_reasons(tmp_path: Path) -> None:
     assert dagger_available({"PATH": str(tmp_path)}) is None
-    assert dagger_available({"DAGGER_SESSION_PORT": "1234"}) == "a Dagger session is open (dagger run)"
+    session = {"DAGGER_SESSION_PORT": "1234", "DAGGER_SESSION_TOKEN": "t"}
+    assert dagger_available(session) == "a Dagger session is open (dagger run)"
+    assert dagger_available({"DAGGER_SESSION_PORT": "1234", "PATH": str(tmp_path)}) is None  # no token
     cli = tmp_path / "dagger"
     cli.write_text("#!/bin/sh\n")
     cli.chmod(0o755)

@@ -21,6 +21,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from pipeline.errors import SlipwayError
+from pipeline.globs import glob_regex
 from pipeline.spec import ContainerSpec, Image, ImageBuild, ImageRef
 
 KEY_FORMAT = 1
@@ -109,35 +110,6 @@ def _check_no_secrets(value: object, secret_names: Collection[str], where: str =
 # -- input files ---------------------------------------------------------------------
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """Glob to regex: ``**`` spans directories, ``*`` and ``?`` stay within one."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        if pattern.startswith("**/", i):
-            out.append("(?:[^/]+/)*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
-            body = pattern[i + 1 : end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
-
-
 @dataclass(frozen=True, slots=True)
 class _Globs:
     include: tuple[re.Pattern[str], ...]
@@ -155,7 +127,7 @@ class _Globs:
             pattern = pattern.strip("/")
             if not pattern or pattern == ".":
                 pattern = "**"
-            (exclude if negate else include).append(_glob_regex(pattern))
+            (exclude if negate else include).append(glob_regex(pattern))
         return cls(tuple(include), tuple(exclude))
 
     def matches(self, rel: str) -> bool:

@@ -19,38 +19,20 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from pipeline.globs import glob_regex
 from pipeline.spec import DirectoryMount
 
 
 @lru_cache(maxsize=512)
 def _pattern(glob: str) -> re.Pattern[str]:
-    glob = glob.strip("/")
-    out: list[str] = []
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif glob[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif glob[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(glob[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
+    return glob_regex(glob.strip("/"))
 
 
 def matches(rel: str, patterns: Iterable[str]) -> bool:
     """True when ``rel`` (posix, relative) or one of its parent directories matches."""
     parts = rel.split("/")
     prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-    return any(_pattern(p).match(prefix) for p in patterns for prefix in prefixes)
+    return any(_pattern(p).fullmatch(prefix) for p in patterns for prefix in prefixes)
 
 
 def selected_files(source: Path, include: Iterable[str], exclude: Iterable[str]) -> Iterator[str]:
@@ -89,7 +71,8 @@ def _could_contain(rel_dir: str, include: tuple[str, ...]) -> bool:
         parts = rel_dir.split("/")
         if head[0] == "**":
             return True
-        if len(head) > len(parts) and all(_pattern(h).match(p) for h, p in zip(head, parts, strict=False)):
+        pairs = zip(head, parts, strict=False)
+        if len(head) > len(parts) and all(_pattern(h).fullmatch(p) for h, p in pairs):
             return True
     return False
 

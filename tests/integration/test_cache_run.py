@@ -24,7 +24,7 @@ import boto3
 import docker
 import docker.errors
 import pytest
-from s3server import MotoServer
+from s3server import MotoServer, fake_aws_environment
 
 from pipeline.cache import LocalStore, restore_volume_archive, save_volume_archive
 from pipeline.engines.base import RunContext
@@ -107,14 +107,7 @@ def client() -> Iterator[docker.DockerClient]:
 @pytest.fixture(scope="module")
 def env_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     home = tmp_path_factory.mktemp("aws")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        mp.setenv("AWS_CONFIG_FILE", str(home / "config"))
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
-        for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            mp.delenv(var, raising=False)
+    with fake_aws_environment(home):
         yield
 
 

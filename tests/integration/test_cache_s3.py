@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from s3server import MotoServer
+from s3server import MotoServer, fake_aws_environment
 
 from pipeline.cache import (
     EntryStore,
@@ -40,14 +40,7 @@ BOUNDED_S = 15.0
 def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Fake credentials, and no ~/.aws files that could point boto3 elsewhere."""
     home = tmp_path_factory.mktemp("aws")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        mp.setenv("AWS_CONFIG_FILE", str(home / "config"))
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
-        for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-            mp.delenv(var, raising=False)
+    with fake_aws_environment(home):
         yield
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -115,7 +116,8 @@ def _db_env(ctx: JobContext) -> list[tuple[str, str]]:
     admin = f"{db.url_scheme}://{db.user}:{db.password}@{db.service}:{port}/postgres"
     # One run's groups each have their own PostgreSQL, but a shared server must
     # not see two jobs use one name: the job name goes into the database name.
-    name = f"{db.name}_{ctx.job.name}".replace("-", "_").lower()[:40]
+    # PostgreSQL-safe and short enough for the plugin's "<name>_template" / "_gw<N>".
+    name = re.sub(r"[^a-z0-9_]", "_", f"{db.name}_{ctx.job.name}".lower())[:40]
     env = [("SLIPWAY_DB_ADMIN_URL", admin), ("SLIPWAY_DB_NAME", name)]
     if db.migrate:
         env.append(("SLIPWAY_DB_MIGRATE", json.dumps(list(db.migrate))))

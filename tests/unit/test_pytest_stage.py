@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace as dc_replace
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,8 @@ def test_database_env_names_the_service_and_a_per_job_database(run: PipelineRun)
     assert json.loads(env["SLIPWAY_DB_MIGRATE"]) == ["alembic", "upgrade", "head"]
     assert json.loads(env["SLIPWAY_DB_ENV"]) == {"PGDATABASE": "{dbname}"}
     assert stage._db_env(job_ctx(run, "unit")) == []
+    dotted = run.for_job(dc_replace(job_ctx(run, "db-2of2").job, name="db.v2-Shard"))
+    assert dict(stage._db_env(dotted))["SLIPWAY_DB_NAME"] == "demo_db_v2_shard"
 
 
 def test_spec_copies_plugin_exports_outputs_and_binds_services(run: PipelineRun) -> None:

@@ -38,8 +38,18 @@ def describe_job(config: Config, job: Job, requested: str) -> str:
     kind = KINDS.get(job.kind)
     if kind is None:
         raise SlipwayError(f"stage kind {job.kind!r} is not available in this Slipway")
+    job_ctx = pipeline_run.for_job(job)
     lines = [f"# {job.name} ({job.kind}) on the {name} engine{note}"]
-    for spec in kind.specs(pipeline_run.for_job(job)):
+    # Kinds that build images (build) say which builds, before any container.
+    builds_of = getattr(kind, "builds", None)
+    for build in builds_of(job_ctx) if builds_of is not None else []:
+        lines.append(f"## image build {build.dockerfile}")
+        lines.append(build.describe())
+    specs = kind.specs(job_ctx)
+    for spec in specs:
         lines.append(f"## container {spec.name}")
         lines.extend(engine.describe(spec))
+    if builds_of is None and not specs:
+        lines.append(f"(a {job.kind} job decides its containers at run time, from what earlier jobs made)")
     return "\n".join(lines)
+

@@ -40,6 +40,15 @@ class ImageBuild:
     # Tags given to the result (Docker engine); Dagger images are addressed by digest.
     tags: tuple[str, ...] = ()
 
+    def describe(self) -> str:
+        """One line in `docker build` terms, for `plan --calls` and logs."""
+        parts = [f"build {self.context} -f {self.dockerfile}"]
+        if self.target:
+            parts.append(f"--target {self.target}")
+        parts += [f"--build-arg {k}={v}" for k, v in self.args]
+        parts += [f"-t {t}" for t in self.tags]
+        return " ".join(parts)
+
 
 Image = ImageRef | ImageBuild
 

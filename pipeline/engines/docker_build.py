@@ -120,9 +120,4 @@ def build(api: APIClient, spec: ImageBuild, aliases: Mapping[str, str], run_id: 
 
 
 def describe_build(spec: ImageBuild) -> str:
-    parts = [f"build {spec.context} -f {spec.dockerfile}"]
-    if spec.target:
-        parts.append(f"--target {spec.target}")
-    parts += [f"--build-arg {k}={v}" for k, v in spec.args]
-    parts += [f"-t {t}" for t in spec.tags]
-    return " ".join([*parts, "(pull=False)"])
+    return f"{spec.describe()} (pull=False)"

@@ -105,3 +105,17 @@ def test_mermaid_and_text(sharded) -> None:  # type: ignore[no-untyped-def]
     plan = build_plan(sharded)
     assert "unit_1of3 --> build" in plan.to_mermaid()
     assert "critical path" in plan.to_text()
+
+
+def test_plan_calls_prints_builds_and_container_calls(capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(REPO / "pipeline.yaml")
+    assert main(["plan", "--config", config, "--calls", "build-backend", "--engine", "docker"]) == 0
+    text = capsys.readouterr().out
+    assert "## image build Dockerfile" in text
+    assert "--target runtime -t localhost:5000/inventory-backend:" in text
+    assert main(["plan", "--config", config, "--calls", "frontend", "--engine", "dagger"]) == 0
+    text = capsys.readouterr().out
+    assert '.with_exec(["npm", "ci", "--no-audit", "--no-fund"], expect=ANY)' in text
+    assert main(["plan", "--config", config, "--calls", "deploy-staging", "--engine", "docker"]) == 0
+    assert "decides its containers at run time" in capsys.readouterr().out
+    assert main(["plan", "--config", config, "--calls", "nope", "--engine", "docker"]) == 2

@@ -53,7 +53,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
     if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL server binaries not found in {PG_BIN}")
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"PostgreSQL server binaries not found in {PG_BIN}")
     # initdb refuses to run as root: the cluster belongs to the postgres user,
     # in a directory it owns (pytest's own tmp dirs are private to root).
     as_root = os.geteuid() == 0

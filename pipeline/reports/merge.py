@@ -9,17 +9,16 @@ status, JUnit merged and coverage combined, shard balance recomputed.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import coverage
 
-from pipeline import shards
 from pipeline.errors import UsageError
 from pipeline.reports import junit
 from pipeline.reports.run_report import read_report, write_report
 from pipeline.reports.summary import render_summary
+from pipeline.reports.testsuite import shard_balance
 
 _WORST = {"success": 0, "failed": 1, "interrupted": 2}
 TEST_KEYS = ("passed", "failed", "skipped", "errors", "flaky")
@@ -76,27 +75,8 @@ def merge_reports(sources: list[Path], out: Path) -> dict[str, Any]:
             merged["coverage"] = {"percent": round(float(percent), 2)}
         except coverage.exceptions.NoDataError:
             pass
-    merged["shards"] = _balance(jobs)
+    merged["shards"] = shard_balance(jobs)
     write_report(merged, out)
     (out / "summary.md").write_text(render_summary(merged), encoding="utf-8")
     return merged
 
-
-def _balance(jobs: list[dict[str, Any]]) -> dict[str, Any]:
-    by_stage: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for job in jobs:
-        if job.get("shard"):
-            by_stage[job["stage"]].append(job)
-    out: dict[str, Any] = {}
-    for stage, group in by_stage.items():
-        seconds = [float(j.get("test_seconds") or 0.0) for j in group]
-        wall = [float(j.get("duration_s") or 0.0) for j in group]
-        out[stage] = {
-            "shards": [
-                {"job": j["name"], "duration_s": j["duration_s"], "test_seconds": s}
-                for j, s in zip(group, seconds, strict=True)
-            ],
-            "imbalance": round(shards.imbalance_of(wall), 3) if any(wall) else None,
-            "test_imbalance": round(shards.imbalance_of(seconds), 3) if any(seconds) else None,
-        }
-    return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,20 +88,22 @@ def store_durations(run: PipelineRun, records: list[JobRecord]) -> None:
         stored_durations.save_for(run, stage, found)
 
 
-def shard_balance(records: list[JobRecord]) -> dict[str, Any]:
-    by_stage: dict[str, list[JobRecord]] = defaultdict(list)
-    for record in records:
-        if record.job.shard is not None:
-            by_stage[record.job.stage].append(record)
+def shard_balance(jobs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per sharded stage: each shard's time and the imbalance (longest / mean), from
+    report.json-shaped job entries (a run's own, or several runs' merged)."""
+    by_stage: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for job in jobs:
+        if job.get("shard"):
+            by_stage[job["stage"]].append(job)
     out: dict[str, Any] = {}
     for stage, group in by_stage.items():
-        group.sort(key=lambda r: r.job.shard.index if r.job.shard else 0)
-        test_seconds = [float((r.outcome.data if r.outcome else {}).get("test_seconds", 0.0)) for r in group]
-        wall = [r.duration_s for r in group]
+        group.sort(key=lambda j: int(str(j["shard"]).split("/")[0]))
+        test_seconds = [float(j.get("test_seconds") or 0.0) for j in group]
+        wall = [float(j.get("duration_s") or 0.0) for j in group]
         out[stage] = {
             "shards": [
-                {"job": r.job.name, "duration_s": r.duration_s, "test_seconds": t}
-                for r, t in zip(group, test_seconds, strict=True)
+                {"job": j["name"], "duration_s": j["duration_s"], "test_seconds": t}
+                for j, t in zip(group, test_seconds, strict=True)
             ],
             # A shard's time is what a user (or a CI matrix runner) waits for: its wall
             # time. The summed test time, what the split itself balances, is kept too;
@@ -109,6 +112,19 @@ def shard_balance(records: list[JobRecord]) -> dict[str, Any]:
             "test_imbalance": round(shards.imbalance_of(test_seconds), 3) if any(test_seconds) else None,
         }
     return out
+
+
+def _shard_entries(records: list[JobRecord]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": r.job.name,
+            "stage": r.job.stage,
+            "shard": str(r.job.shard) if r.job.shard else None,
+            "duration_s": r.duration_s,
+            "test_seconds": (r.outcome.data if r.outcome else {}).get("test_seconds"),
+        }
+        for r in records
+    ]
 
 
 def finalize(run: PipelineRun, result: SchedulerResult) -> dict[str, Any]:
@@ -137,7 +153,7 @@ def finalize(run: PipelineRun, result: SchedulerResult) -> dict[str, Any]:
         flaky += [{"test": t, "job": record.job.name} for t in data.get("flaky_tests", [])]
         quarantined += [{"test": t, "job": record.job.name} for t in data.get("quarantined", [])]
     extra.update({"failures": failures, "flaky_tests": flaky, "quarantined_tests": quarantined})
-    balance = shard_balance(records)
+    balance = shard_balance(_shard_entries(records))
     if balance:
         extra["shards"] = balance
     store_durations(

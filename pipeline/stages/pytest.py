@@ -42,7 +42,7 @@ MIN_WORKERS = 2
 # pytest's own exit codes (pytest.ExitCode) that mean "tests ran, some failed".
 TESTS_FAILED = 1
 NO_TESTS_COLLECTED = 5
-BUDGET_KEY = "pytest-worker-budget"
+BUDGET_KEY = "pytest-worker-weights"
 COLLECTED_KEY = "pytest-collected:"
 
 
@@ -57,10 +57,17 @@ def workdir(ctx: JobContext) -> str:
 
 def _weights(ctx: JobContext) -> list[tuple[str, int]]:
     """Each pytest job's expected work: last run's seconds, else an equal share."""
+    # Read once per run: last-run.json changes only when a run ends, and every spec
+    # of every test job asks (run, plan --calls, the cache key, shard collection).
+    cached = ctx.run.state.values.get(BUDGET_KEY)
+    if isinstance(cached, list):
+        return cached
     from pipeline.run import last_durations
 
     last = last_durations(ctx.run.config)
-    return [(j.name, max(1, round(last.get(j.name, 60.0)))) for j in ctx.run.jobs if j.kind == "pytest"]
+    weights = [(j.name, max(1, round(last.get(j.name, 60.0)))) for j in ctx.run.jobs if j.kind == "pytest"]
+    ctx.run.state.values[BUDGET_KEY] = weights
+    return weights
 
 
 def budget(ctx: JobContext) -> tuple[int, float | None]:

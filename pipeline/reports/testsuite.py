@@ -111,6 +111,11 @@ def shard_balance(jobs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             "imbalance": round(shards.imbalance_of(wall), 3) if any(wall) else None,
             "test_imbalance": round(shards.imbalance_of(test_seconds), 3) if any(test_seconds) else None,
         }
+        # What the split itself promised from the recorded durations (the same list in
+        # every shard's entry): deterministic, unlike the two measured ratios above.
+        planned = group[0].get("shard_estimates_s")
+        if planned:
+            out[stage]["planned_imbalance"] = round(shards.imbalance_of([float(t) for t in planned]), 3)
     return out
 
 
@@ -122,6 +127,7 @@ def _shard_entries(records: list[JobRecord]) -> list[dict[str, Any]]:
             "shard": str(r.job.shard) if r.job.shard else None,
             "duration_s": r.duration_s,
             "test_seconds": (r.outcome.data if r.outcome else {}).get("test_seconds"),
+            "shard_estimates_s": (r.outcome.data if r.outcome else {}).get("shard_estimates_s"),
         }
         for r in records
     ]

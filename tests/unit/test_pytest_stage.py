@@ -195,7 +195,7 @@ def test_merge_reports_of_a_matrix(tmp_path: Path) -> None:
     def job(name: str, shard: str, seconds: float) -> dict[str, object]:
         return {"name": name, "stage": "u", "kind": "pytest", "shard": shard, "status": "success",
                 "started": None, "finished": None, "duration_s": seconds, "log": f"logs/{name}.log",
-                "artifacts": [], "test_seconds": seconds - 1}
+                "artifacts": [], "test_seconds": seconds - 1, "shard_estimates_s": [10.0, 12.0]}
 
     a = _report(tmp_path / "a", "r1", "success", [job("u-1of2", "1/2", 10.0)], 5)
     b = _report(tmp_path / "b", "r2", "failed", [job("u-2of2", "2/2", 11.0)], 4)
@@ -205,6 +205,7 @@ def test_merge_reports_of_a_matrix(tmp_path: Path) -> None:
     assert [j["log"] for j in merged["jobs"]] == ["../a/logs/u-1of2.log", "../b/logs/u-2of2.log"]
     assert merged["failures"][0]["test"] == "t::x"
     assert merged["shards"]["u"]["imbalance"] == pytest.approx(11 / 10.5, abs=1e-3)
+    assert merged["shards"]["u"]["planned_imbalance"] == pytest.approx(12 / 11, abs=1e-3)
     assert json.loads((tmp_path / "m/report.json").read_text())["run_id"] == "r1+r2"
     with pytest.raises(UsageError):
         merge_reports([], tmp_path / "x")

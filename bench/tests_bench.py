@@ -34,9 +34,9 @@ from pipeline.config_model import PytestStage
 from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
 from pipeline.engines.open import ca_bundle
+from pipeline.model.secrets import Redactor
 from pipeline.plan import Job
 from pipeline.reports import junit
-from pipeline.secrets import Redactor
 from pipeline.stages import pytest as pytest_stage
 from pipeline.stages.base import PipelineRun, RunOptions
 from pipeline.stages.test_image import ensure_test_image

@@ -17,7 +17,7 @@ from typing import Any
 
 import hcl2
 
-from pipeline.errors import ConfigError
+from pipeline.model.errors import ConfigError
 
 # Keys of a target block this reader honours (cache-* are parsed, then reported).
 TARGET_KEYS = frozenset(

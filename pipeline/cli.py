@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from pipeline.config import Config, load_config
-from pipeline.errors import EXIT_INTERRUPTED, EXIT_USAGE, SlipwayError, UsageError
+from pipeline.model.errors import EXIT_INTERRUPTED, EXIT_USAGE, SlipwayError, UsageError
 from pipeline.plan import Plan, Shard, build_plan
 from pipeline.run import execute, last_durations
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pipeline.config_model import STAGE_MODELS, PipelineConfig, StageBase
-from pipeline.errors import ConfigError
+from pipeline.model.errors import ConfigError
 from pipeline.yamlload import KeyPath, Loaded, format_key_path, load_yaml
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pipeline.config import Config
 from pipeline.engines.base import RunContext
 from pipeline.engines.open import engine_factory
-from pipeline.errors import SlipwayError
+from pipeline.model.errors import SlipwayError
+from pipeline.model.secrets import Redactor
 from pipeline.plan import Job
-from pipeline.secrets import Redactor
 from pipeline.stages import KINDS
 from pipeline.stages.base import PipelineRun
 

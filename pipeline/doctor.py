@@ -20,8 +20,8 @@ from rich.console import Console
 
 from pipeline.engines.docker_errors import connect, docker_errors
 from pipeline.engines.select import choose_engine
-from pipeline.errors import EXIT_FAILED, EXIT_OK, SlipwayError
 from pipeline.images import DEFAULT_ALIASES, missing_images
+from pipeline.model.errors import EXIT_FAILED, EXIT_OK, SlipwayError
 
 Status = Literal["ok", "warn", "fail"]
 

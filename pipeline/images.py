@@ -23,7 +23,7 @@ import docker
 import docker.errors
 
 from pipeline.engines.docker_errors import connect, docker_errors
-from pipeline.errors import EngineUnavailable, ImageBuildFailed
+from pipeline.model.errors import EngineUnavailable, ImageBuildFailed
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from pipeline.config import Config, find_cycle
 from pipeline.config_model import StageBase
-from pipeline.errors import UsageError
+from pipeline.model.errors import UsageError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

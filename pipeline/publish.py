@@ -19,10 +19,10 @@ import anyio
 
 from pipeline.engines.base import Engine
 from pipeline.engines.docker_errors import connect, docker_errors
-from pipeline.engines.docker_log import JobLog
-from pipeline.errors import SlipwayError
+from pipeline.model.errors import SlipwayError
+from pipeline.model.joblog import JobLog
+from pipeline.model.secrets import Redactor
 from pipeline.registry import split_ref
-from pipeline.secrets import Redactor
 
 
 class PublishFailed(SlipwayError):

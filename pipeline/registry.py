@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from pipeline.errors import SlipwayError
+from pipeline.model.errors import SlipwayError
 
 # Every manifest kind a build may push; the registry answers with the stored one.
 MANIFEST_TYPES = (

@@ -21,12 +21,12 @@ import anyio
 from pipeline.config import Config
 from pipeline.config_model import PytestStage
 from pipeline.engines.base import LABEL_JOB, LABEL_RUN, RunContext
-from pipeline.errors import UsageError
+from pipeline.model.errors import UsageError
+from pipeline.model.secrets import Redactor
+from pipeline.model.spec import ContainerSpec
 from pipeline.plan import Job, Plan
 from pipeline.reports.run_report import read_report
 from pipeline.run import EngineFactory, new_run_id
-from pipeline.secrets import Redactor
-from pipeline.spec import ContainerSpec
 from pipeline.stages import KINDS
 from pipeline.stages import pytest as pytest_stage
 from pipeline.stages.base import JobContext, PipelineRun, RunOptions

@@ -23,12 +23,13 @@ from pipeline.cache.runvolumes import open_volume_sync, save_volumes
 from pipeline.config import Config
 from pipeline.engines.base import Engine
 from pipeline.engines.base import RunContext as EngineRunContext
-from pipeline.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SlipwayError
+from pipeline.model.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SlipwayError
+from pipeline.model.outcome import JobOutcome, RunStatus
+from pipeline.model.secrets import Redactor, resolve
 from pipeline.plan import Job, Plan
 from pipeline.reports.run_report import build_report, write_report
 from pipeline.reports.summary import render_summary
-from pipeline.scheduler import JobOutcome, JobRecord, RunStatus, SchedulerResult, run_plan
-from pipeline.secrets import Redactor, resolve
+from pipeline.scheduler import JobRecord, SchedulerResult, run_plan
 from pipeline.stages import KINDS
 from pipeline.stages.base import PipelineRun, RunOptions, safe_name
 

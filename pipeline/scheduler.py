@@ -12,63 +12,19 @@ import logging
 import signal
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import anyio
 
-from pipeline.errors import EngineUnavailable, SlipwayError
+from pipeline.model.errors import EngineUnavailable, SlipwayError
+from pipeline.model.outcome import JobOutcome, JobStatus, RunStatus
 from pipeline.plan import Job, Plan
 
 log = logging.getLogger(__name__)
-
-
-class JobStatus(StrEnum):
-    SUCCESS = "success"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    CACHED = "cached"
-
-
-class RunStatus(StrEnum):
-    SUCCESS = "success"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TestTotals:
-    __test__: ClassVar[bool] = False  # not a pytest test class, despite the name
-
-    passed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    errors: int = 0
-    flaky: int = 0
-
-    def __add__(self, other: TestTotals) -> TestTotals:
-        return TestTotals(
-            passed=self.passed + other.passed,
-            failed=self.failed + other.failed,
-            skipped=self.skipped + other.skipped,
-            errors=self.errors + other.errors,
-            flaky=self.flaky + other.flaky,
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobOutcome:
-    """What a stage returns for one job. A failure is an outcome, not an exception."""
-
-    status: JobStatus
-    artifacts: tuple[Path, ...] = ()
-    tests: TestTotals | None = None
-    detail: str = ""  # one line for the summary: why it failed, what it produced
-    data: Mapping[str, Any] = field(default_factory=dict)  # extra report fields
 
 
 @dataclass(slots=True, kw_only=True)
@@ -216,7 +172,3 @@ def _internal_error(job: Job, exc: Exception, log_file: Path | None) -> JobOutco
         status=JobStatus.FAILED,
         detail=f"internal error ({type(exc).__name__}: {exc}); {where}; please report it",
     )
-
-
-def with_status(outcome: JobOutcome, status: JobStatus, detail: str | None = None) -> JobOutcome:
-    return replace(outcome, status=status, detail=outcome.detail if detail is None else detail)

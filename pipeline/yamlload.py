@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.errors import ConfigError
+from pipeline.model.errors import ConfigError
 
 KeyPath = tuple[str | int, ...]
 

@@ -40,9 +40,9 @@ import anyio.to_thread
 from pipeline.cache.keys import files_digest, input_files, job_key, spec_fingerprint
 from pipeline.cache.runvolumes import before_job
 from pipeline.cache.store import Entry, Store, log
-from pipeline.errors import SlipwayError
-from pipeline.scheduler import JobOutcome, JobStatus, TestTotals
-from pipeline.spec import ContainerSpec, Image, ImageBuild, ImageRef
+from pipeline.model.errors import SlipwayError
+from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
+from pipeline.model.spec import ContainerSpec, Image, ImageBuild, ImageRef
 from pipeline.stages.base import JobContext, StageKind, cache_inputs
 
 KEY_PREFIX = "jobs/"

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from pipeline.errors import SlipwayError
 from pipeline.globs import glob_regex
-from pipeline.spec import ContainerSpec, Image, ImageBuild, ImageRef
+from pipeline.model.errors import SlipwayError
+from pipeline.model.spec import ContainerSpec, Image, ImageBuild, ImageRef
 
 KEY_FORMAT = 1
 IGNORED_DIRS: frozenset[str] = frozenset(

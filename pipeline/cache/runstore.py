@@ -17,7 +17,7 @@ from pipeline.cache.store import Store
 from pipeline.cache.tiered import open_store
 from pipeline.config import Config
 from pipeline.config_model import Cache
-from pipeline.errors import UsageError
+from pipeline.model.errors import UsageError
 
 ENV_S3_URL = "SLIPWAY_CACHE_S3_URL"
 ENV_S3_ENDPOINT = "SLIPWAY_CACHE_S3_ENDPOINT"

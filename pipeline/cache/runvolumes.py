@@ -28,8 +28,8 @@ import anyio.to_thread
 from pipeline.cache.keys import canonical_json, input_files
 from pipeline.cache.store import Store, log
 from pipeline.cache.volumes import restore_volume_archive, save_volume_archive, volume_archive_exists
+from pipeline.model.spec import CacheMount, ContainerSpec, Sharing
 from pipeline.plan import Job
-from pipeline.spec import CacheMount, ContainerSpec, Sharing
 from pipeline.stages import KINDS
 from pipeline.stages.base import JobContext, PipelineRun, StageKind
 

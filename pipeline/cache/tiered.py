@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from pipeline.cache.entries import EntryStore
 from pipeline.cache.local import LocalStore
 from pipeline.cache.store import Entry, EntryInfo, Store
-from pipeline.errors import UsageError
+from pipeline.model.errors import UsageError
 
 
 class TieredStore:

@@ -27,7 +27,7 @@ import docker.errors
 from docker import APIClient
 
 from pipeline.engines.docker_errors import connect, docker_errors
-from pipeline.errors import SlipwayError
+from pipeline.model.errors import SlipwayError
 
 LABEL_ENV = "dev.slipway.deploy.env"  # distinct from dev.slipway.run: gc must not take these
 LABEL_ROLE = "dev.slipway.deploy.role"  # proxy | release

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from pipeline.secrets import Redactor
-from pipeline.spec import ContainerSpec, ImageBuild
+from pipeline.model.secrets import Redactor
+from pipeline.model.spec import ContainerSpec, ImageBuild
 
 # Every Docker object a run makes carries these labels, so `gc` can find leftovers.
 LABEL_RUN = "dev.slipway.run"

@@ -49,9 +49,9 @@ from pipeline.engines.dagger_chain import (
     with_command,
 )
 from pipeline.engines.select import dagger_session
-from pipeline.errors import EngineUnavailable, SlipwayError
-from pipeline.secrets import MASK, resolve
-from pipeline.spec import ContainerSpec, ImageBuild, Readiness
+from pipeline.model.errors import EngineUnavailable, SlipwayError
+from pipeline.model.secrets import MASK, resolve
+from pipeline.model.spec import ContainerSpec, ImageBuild, Readiness
 
 INSTALL_HELP = (
     "run Slipway under `dagger run python -m pipeline ...`, install the Dagger CLI "

@@ -26,8 +26,8 @@ import dagger
 from dagger import dag
 from dagger.client.base import Enum, Input, Type
 
-from pipeline.secrets import MASK
-from pipeline.spec import (
+from pipeline.model.secrets import MASK
+from pipeline.model.spec import (
     CacheMount,
     ContainerSpec,
     Image,
@@ -191,7 +191,7 @@ def job_chain(
     """Everything of the spec but its commands, as one lazy ``Container``.
 
     ``secrets`` maps each name in ``spec.secrets`` to its value (from
-    ``pipeline.secrets.resolve``); ``describe`` passes placeholders. CPU and
+    ``pipeline.model.secrets.resolve``); ``describe`` passes placeholders. CPU and
     memory limits have no Dagger counterpart per container and are not applied.
     """
     ctr = image_container(spec.image, aliases, built)

@@ -36,14 +36,14 @@ from pipeline.engines.docker_errors import (
     close_stream,
     connect,
 )
-from pipeline.engines.docker_log import JobLog, LineSplitter
 from pipeline.engines.docker_services import describe_readiness, wait_ready
 from pipeline.engines.docker_tar import directory_tar, extract_output, file_tar
 from pipeline.engines.docker_volumes import LABEL_CACHE, host_lock, slug, volume_name
-from pipeline.errors import ImageBuildFailed, SlipwayError
 from pipeline.images import resolve_alias
-from pipeline.secrets import resolve
-from pipeline.spec import ContainerSpec, Image, ImageBuild, ServiceSpec, Sharing
+from pipeline.model.errors import ImageBuildFailed, SlipwayError
+from pipeline.model.joblog import JobLog, LineSplitter
+from pipeline.model.secrets import resolve
+from pipeline.model.spec import ContainerSpec, Image, ImageBuild, ServiceSpec, Sharing
 
 # Which machine made an object: a pid is only meaningful there (gc).
 LABEL_HOST = "dev.slipway.host"

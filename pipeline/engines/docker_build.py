@@ -16,10 +16,10 @@ from docker import APIClient
 from docker.utils import parse_repository_tag
 
 from pipeline.engines.docker_errors import docker_errors, missing_image_help
-from pipeline.engines.docker_log import JobLog
-from pipeline.errors import EngineUnavailable, ImageBuildFailed
 from pipeline.images import resolve_alias
-from pipeline.spec import ImageBuild
+from pipeline.model.errors import EngineUnavailable, ImageBuildFailed
+from pipeline.model.joblog import JobLog
+from pipeline.model.spec import ImageBuild
 
 LABEL_BUILT_BY = "dev.slipway.built-by-run"
 

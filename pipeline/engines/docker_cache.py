@@ -20,7 +20,7 @@ from docker import APIClient
 from pipeline.engines.docker_errors import docker_errors
 from pipeline.engines.docker_volumes import LABEL_CACHE, slug, volume_name
 from pipeline.images import DEFAULT_ALIASES
-from pipeline.spec import CacheMount
+from pipeline.model.spec import CacheMount
 
 # Where the helper mounts the volume; the archive's top directory is its base name.
 MOUNT_DIR = "/slipway"

@@ -20,7 +20,7 @@ import docker.errors
 import requests.exceptions
 from docker.types import CancellableStream
 
-from pipeline.errors import EngineUnavailable, SlipwayError
+from pipeline.model.errors import EngineUnavailable, SlipwayError
 
 # Streams (exec output, builds) may be silent for minutes; reads must not time out.
 CLIENT_TIMEOUT_S = 900

@@ -15,8 +15,8 @@ import anyio
 from docker import APIClient
 
 from pipeline.engines.docker_errors import call, close_stream
-from pipeline.engines.docker_log import JobLog
-from pipeline.spec import Readiness, ReadinessKind, ServiceSpec
+from pipeline.model.joblog import JobLog
+from pipeline.model.spec import Readiness, ReadinessKind, ServiceSpec
 
 TCP_PROBE_TIMEOUT_S = 1.0
 LOG_TAIL_LINES = 30

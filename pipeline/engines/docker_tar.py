@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from pipeline.globs import glob_regex
-from pipeline.spec import DirectoryMount
+from pipeline.model.spec import DirectoryMount
 
 
 @lru_cache(maxsize=512)

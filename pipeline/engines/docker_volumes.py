@@ -19,7 +19,7 @@ from pathlib import Path
 
 import anyio
 
-from pipeline.spec import CacheMount, Sharing
+from pipeline.model.spec import CacheMount, Sharing
 
 LABEL_CACHE = "dev.slipway.cache"
 CACHE_PREFIX = "slipway-cache-"

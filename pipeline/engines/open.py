@@ -8,7 +8,7 @@ from pathlib import Path
 from pipeline.config import Config
 from pipeline.engines.base import Engine, RunContext
 from pipeline.engines.select import choose_engine
-from pipeline.errors import ConfigError
+from pipeline.model.errors import ConfigError
 from pipeline.run import EngineFactory, Finalizer
 
 

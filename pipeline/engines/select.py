@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Literal, NamedTuple
 
 from pipeline.engines.docker_errors import connect, daemon_help, docker_errors
-from pipeline.errors import EngineUnavailable, SlipwayError, UsageError
+from pipeline.model.errors import EngineUnavailable, SlipwayError, UsageError
 
 EngineRequest = Literal["auto", "dagger", "docker"]
 ENGINE_CHOICES: tuple[str, ...] = ("auto", "dagger", "docker")

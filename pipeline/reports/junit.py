@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pipeline.model.outcome import TestTotals
+
 Outcome = Literal["passed", "failed", "error", "skipped", "flaky"]
 _RERUN_TAGS = ("rerunFailure", "rerunError", "flakyFailure", "flakyError")
 _SUMMED = ("tests", "failures", "errors", "skipped")
@@ -34,35 +36,6 @@ _SUMMED = ("tests", "failures", "errors", "skipped")
 
 class JUnitError(ValueError):
     """A JUnit file that cannot be read; the message names it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Test counts for report.json: each test counted once, by its final outcome."""
-
-    passed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    errors: int = 0
-    flaky: int = 0
-
-    def __add__(self, other: Totals) -> Totals:
-        return Totals(
-            self.passed + other.passed,
-            self.failed + other.failed,
-            self.skipped + other.skipped,
-            self.errors + other.errors,
-            self.flaky + other.flaky,
-        )
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "passed": self.passed,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "errors": self.errors,
-            "flaky": self.flaky,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,12 +164,12 @@ def _attempts(cases: list[ET.Element]) -> int:
     return count
 
 
-def totals(cases: Iterable[CaseResult]) -> Totals:
+def totals(cases: Iterable[CaseResult]) -> TestTotals:
     """Counts by final outcome; a test that failed and then passed on rerun is flaky only."""
     counts = dict.fromkeys(("passed", "failed", "error", "skipped", "flaky"), 0)
     for case in cases:
         counts[case.outcome] += 1
-    return Totals(
+    return TestTotals(
         passed=counts["passed"],
         failed=counts["failed"],
         skipped=counts["skipped"],
@@ -222,7 +195,7 @@ def durations(cases: Iterable[CaseResult]) -> dict[str, float]:
 
 def merge(
     files: Sequence[Path], output: Path, *, names: Sequence[str] | None = None
-) -> Totals:
+) -> TestTotals:
     """Write one ``<testsuites>`` holding every suite of ``files``; return the totals.
 
     Suites are kept as they are, except that ``names[i]``, when given, renames
@@ -234,7 +207,7 @@ def merge(
     merged = ET.Element("testsuites", {"name": "slipway"})
     sums = dict.fromkeys(_SUMMED, 0)
     seconds = 0.0
-    total = Totals()
+    total = TestTotals()
     for i, path in enumerate(files):
         element = _read(path)
         total += totals(_results(element, None))

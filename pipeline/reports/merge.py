@@ -14,7 +14,7 @@ from typing import Any
 
 import coverage
 
-from pipeline.errors import UsageError
+from pipeline.model.errors import UsageError
 from pipeline.reports import junit
 from pipeline.reports.run_report import read_report, write_report
 from pipeline.reports.summary import render_summary

@@ -10,8 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import UsageError
-from pipeline.scheduler import JobRecord, SchedulerResult, TestTotals
+from pipeline.model.errors import UsageError
+from pipeline.model.outcome import TestTotals
+from pipeline.scheduler import JobRecord, SchedulerResult
 
 REPORT_FILE = "report.json"
 

@@ -15,8 +15,9 @@ import coverage
 
 from pipeline import shards
 from pipeline.config_model import PytestStage
+from pipeline.model.outcome import JobStatus
 from pipeline.reports import junit
-from pipeline.scheduler import JobRecord, JobStatus, SchedulerResult
+from pipeline.scheduler import JobRecord, SchedulerResult
 from pipeline.stages import durations as stored_durations
 from pipeline.stages.base import SOURCE_DIR, PipelineRun
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline.spec import ImageBuild
+from pipeline.model.spec import ImageBuild
 
 DOCKERFILE = Path(__file__).with_name("Dockerfile")
 IMAGE_REPO = "slipway/scanners"

@@ -13,10 +13,10 @@ from typing import Any
 
 from pipeline.bake import BakeFile, BakeTarget, load_bake
 from pipeline.config import Config
-from pipeline.errors import ConfigError, SlipwayError
+from pipeline.model.errors import ConfigError, SlipwayError
+from pipeline.model.secrets import resolve
 from pipeline.publish import Credentials
 from pipeline.registry import RegistryClient, split_ref
-from pipeline.secrets import resolve
 from pipeline.stages.base import JobContext
 
 STATE_KEY = "images"

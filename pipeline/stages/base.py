@@ -18,16 +18,16 @@ from pipeline.cache.store import Store
 from pipeline.config import Config
 from pipeline.config_model import Service, StageBase
 from pipeline.engines.base import Engine
-from pipeline.plan import Job
-from pipeline.scheduler import JobOutcome
-from pipeline.secrets import Redactor
-from pipeline.spec import (
+from pipeline.model.outcome import JobOutcome
+from pipeline.model.secrets import Redactor
+from pipeline.model.spec import (
     ContainerSpec,
     ImageRef,
     Readiness,
     ReadinessKind,
     ServiceSpec,
 )
+from pipeline.plan import Job
 
 SOURCE_DIR = "/src"  # where the project root is copied in every job container
 ARTIFACTS_DIR = "/slipway/out"  # where jobs write what the report collects

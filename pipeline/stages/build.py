@@ -13,12 +13,12 @@ from typing import Any
 
 from pipeline.bake import BakeTarget
 from pipeline.config_model import BuildStage
-from pipeline.engines.docker_log import JobLog
-from pipeline.errors import SlipwayError
+from pipeline.model.errors import SlipwayError
+from pipeline.model.joblog import JobLog
+from pipeline.model.outcome import JobOutcome, JobStatus
+from pipeline.model.spec import ContainerSpec, ImageBuild
 from pipeline.publish import publish
 from pipeline.registry import split_ref
-from pipeline.scheduler import JobOutcome, JobStatus
-from pipeline.spec import ContainerSpec, ImageBuild
 from pipeline.stages import app_images
 from pipeline.stages.app_images import AppImage
 from pipeline.stages.base import JobContext

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from pipeline.config_model import CommandStage
-from pipeline.scheduler import JobOutcome, JobStatus
-from pipeline.spec import CacheMount, ContainerSpec, DirectoryMount, ImageRef, Sharing
+from pipeline.model.outcome import JobOutcome, JobStatus
+from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, ImageRef, Sharing
 from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
 
 DEFAULT_EXCLUDE = (".git", "**/node_modules", "**/.venv", "**/__pycache__", "**/.mypy_cache")

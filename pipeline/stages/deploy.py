@@ -26,13 +26,13 @@ import anyio
 from pipeline.config_model import DeployStage, Health
 from pipeline.deploy.docker_host import DockerHost, Environment
 from pipeline.deploy.health import Probe, command_probe, http_probe, until_healthy
-from pipeline.engines.docker_log import JobLog
-from pipeline.errors import SlipwayError
 from pipeline.images import resolve_alias
+from pipeline.model.errors import SlipwayError
+from pipeline.model.joblog import JobLog
+from pipeline.model.outcome import JobOutcome, JobStatus
+from pipeline.model.secrets import resolve
+from pipeline.model.spec import ContainerSpec
 from pipeline.releases import FAILED, SUCCESS, Release, ReleaseStore, new_id, now
-from pipeline.scheduler import JobOutcome, JobStatus
-from pipeline.secrets import resolve
-from pipeline.spec import ContainerSpec
 from pipeline.stages import app_images
 from pipeline.stages.base import JobContext
 

@@ -22,10 +22,10 @@ import anyio
 from pipeline import shards as sharding
 from pipeline.budget import budget_workers
 from pipeline.config_model import PytestStage
-from pipeline.errors import SlipwayError
+from pipeline.model.errors import SlipwayError
+from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
+from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, FileMount, ImageRef, Limits
 from pipeline.reports import junit
-from pipeline.scheduler import JobOutcome, JobStatus, TestTotals
-from pipeline.spec import CacheMount, ContainerSpec, DirectoryMount, FileMount, ImageRef, Limits
 from pipeline.stages import durations as stored_durations
 from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
 from pipeline.stages.command import DEFAULT_EXCLUDE
@@ -341,7 +341,7 @@ def read_results(ctx: JobContext, exit_code: int, data: dict[str, Any]) -> JobOu
     data["test_seconds"] = round(sum(durations.values()), 2)
     # A quarantined test runs and is reported, but cannot fail the build or the totals.
     counted = junit.totals(c for c in cases if c.node_id not in quarantined)
-    tests = TestTotals(**counted.as_dict())
+    tests = counted
     ok_exit = exit_code == 0 or (exit_code == TESTS_FAILED and not real_failures and quarantined)
     if exit_code == NO_TESTS_COLLECTED:
         detail = "no tests collected: check the stage's paths and markers"

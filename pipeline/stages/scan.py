@@ -20,10 +20,10 @@ import anyio
 
 from pipeline import scanners
 from pipeline.config_model import ScanStage
+from pipeline.model.outcome import JobOutcome, JobStatus
+from pipeline.model.spec import ContainerSpec, DirectoryMount, FileMount, ImageRef
 from pipeline.scanners.findings import PARSERS, Finding, Unavailable
 from pipeline.scanners.policy import evaluate
-from pipeline.scheduler import JobOutcome, JobStatus
-from pipeline.spec import ContainerSpec, DirectoryMount, FileMount, ImageRef
 from pipeline.stages.base import ARTIFACTS_DIR, SOURCE_DIR, JobContext
 from pipeline.stages.command import DEFAULT_EXCLUDE
 

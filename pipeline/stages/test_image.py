@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.config_model import TestBaseImage
-from pipeline.errors import ConfigError
-from pipeline.spec import ImageBuild
+from pipeline.model.errors import ConfigError
+from pipeline.model.spec import ImageBuild
 from pipeline.stages.base import JobContext
 
 STATE_KEY = "test-base-image"

@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.engines.base import LABEL_RUN, RunContext
 from pipeline.engines.docker import DockerEngine
-from pipeline.errors import SlipwayError
 from pipeline.images import DEFAULT_ALIASES
+from pipeline.model.errors import SlipwayError
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 

@@ -14,7 +14,7 @@ import anyio
 from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
 from pipeline.images import DEFAULT_ALIASES
-from pipeline.spec import CacheMount, ContainerSpec, ImageRef, ServiceSpec, Sharing
+from pipeline.model.spec import CacheMount, ContainerSpec, ImageRef, ServiceSpec, Sharing
 
 
 async def main(run_id: str, log_path: Path) -> None:

@@ -31,7 +31,7 @@ from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
 from pipeline.engines.docker_cache import shared_volume
 from pipeline.images import DEFAULT_ALIASES
-from pipeline.spec import CacheMount, ContainerSpec, ImageRef
+from pipeline.model.spec import CacheMount, ContainerSpec, ImageRef
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ import pytest
 
 from pipeline.engines.base import RunContext, RunResult
 from pipeline.engines.dagger import DaggerEngine
-from pipeline.secrets import Redactor
-from pipeline.spec import (
+from pipeline.model.secrets import Redactor
+from pipeline.model.spec import (
     CacheMount,
     ContainerSpec,
     DirectoryMount,

@@ -11,9 +11,9 @@ import pytest
 
 from pipeline.engines.base import LABEL_RUN, Engine, RunContext
 from pipeline.engines.docker import EXIT_SERVICE_NOT_READY, DockerEngine
-from pipeline.errors import EngineUnavailable
-from pipeline.secrets import MASK
-from pipeline.spec import (
+from pipeline.model.errors import EngineUnavailable
+from pipeline.model.secrets import MASK
+from pipeline.model.spec import (
     CacheMount,
     ContainerSpec,
     DirectoryMount,

@@ -10,9 +10,9 @@ import docker
 import pytest
 from registry_server import RegistryServer, registry_server
 
+from pipeline.model.secrets import Redactor
 from pipeline.publish import _push_docker
 from pipeline.registry import RegistryClient, RegistryError
-from pipeline.secrets import Redactor
 
 
 @pytest.fixture(scope="module")

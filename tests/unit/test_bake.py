@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.bake import load_bake
-from pipeline.errors import ConfigError
+from pipeline.model.errors import ConfigError
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "bake"
 

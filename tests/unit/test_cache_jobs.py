@@ -14,9 +14,9 @@ from pipeline.cache import LocalStore, TieredStore
 from pipeline.cache.jobs import KEY_PREFIX, open_job_cache
 from pipeline.cache.runstore import describe_store, open_run_store
 from pipeline.config import Config, load_config
-from pipeline.errors import UsageError
+from pipeline.model.errors import UsageError
+from pipeline.model.secrets import Redactor
 from pipeline.plan import Job, Shard
-from pipeline.secrets import Redactor
 from pipeline.stages import command
 from pipeline.stages.base import PipelineRun, RunOptions
 

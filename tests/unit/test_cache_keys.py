@@ -19,7 +19,7 @@ from pipeline.cache.keys import (
     job_key,
     spec_fingerprint,
 )
-from pipeline.spec import ContainerSpec, DirectoryMount, ImageRef, ServiceSpec
+from pipeline.model.spec import ContainerSpec, DirectoryMount, ImageRef, ServiceSpec
 
 pytestmark = pytest.mark.unit
 

@@ -31,7 +31,7 @@ from pipeline.cache import (
 from pipeline.cache.archive import sha256_file
 from pipeline.cache.entries import ORPHAN_GRACE
 from pipeline.cache.store import Entry
-from pipeline.errors import UsageError
+from pipeline.model.errors import UsageError
 
 pytestmark = pytest.mark.unit
 KEY = "a" * 64

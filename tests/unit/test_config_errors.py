@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.errors import ConfigError
+from pipeline.model.errors import ConfigError
 
 BASE = """\
 version: 1

@@ -28,8 +28,8 @@ from pipeline.engines.dagger_chain import (
     job_chain,
     readiness_probe,
 )
-from pipeline.errors import EngineUnavailable, SecretMissing
-from pipeline.spec import (
+from pipeline.model.errors import EngineUnavailable, SecretMissing
+from pipeline.model.spec import (
     CacheMount,
     ContainerSpec,
     DirectoryMount,

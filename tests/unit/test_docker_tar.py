@@ -7,11 +7,11 @@ import tarfile
 from pathlib import Path
 
 from pipeline.engines.docker_build import from_images
-from pipeline.engines.docker_log import JobLog, LineSplitter
 from pipeline.engines.docker_tar import directory_tar, extract_output, matches, selected_files
 from pipeline.images import resolve_alias
-from pipeline.secrets import Redactor
-from pipeline.spec import DirectoryMount
+from pipeline.model.joblog import JobLog, LineSplitter
+from pipeline.model.secrets import Redactor
+from pipeline.model.spec import DirectoryMount
 
 
 def tree(root: Path, *files: str) -> Path:

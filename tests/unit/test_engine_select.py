@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.engines.select import choose_engine
-from pipeline.errors import EngineUnavailable, UsageError
+from pipeline.model.errors import EngineUnavailable, UsageError
 
 DEAD = "unix:///nonexistent/docker.sock"
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.model.outcome import TestTotals
 from pipeline.reports.junit import (
     JUnitError,
-    Totals,
     durations,
     failing,
     flaky,
@@ -124,7 +124,7 @@ def broken_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 
 def test_totals_count_a_test_that_passed_on_rerun_as_flaky(main_project: Project) -> None:
     cases = results(main_project.junit, root=main_project.root)
-    assert totals(cases) == Totals(passed=4, failed=2, skipped=2, errors=1, flaky=1)
+    assert totals(cases) == TestTotals(passed=4, failed=2, skipped=2, errors=1, flaky=1)
     assert flaky(cases) == ["tests/api/test_things.py::test_flaky"]
     by_id = {c.node_id: c for c in cases}
     assert by_id["tests/api/test_things.py::test_flaky"].attempts == 2
@@ -165,7 +165,7 @@ def test_node_id_mapping_rules(tmp_path: Path) -> None:
 
 def test_collection_error_counts_as_an_error(broken_project: Project) -> None:
     cases = results(broken_project.junit, root=broken_project.root)
-    assert totals(cases) == Totals(errors=1)
+    assert totals(cases) == TestTotals(errors=1)
     assert failing(cases) == ["tests/test_broken.py"]
 
 
@@ -174,7 +174,7 @@ def test_merge_keeps_suites_sums_counters_and_totals(
 ) -> None:
     out = tmp_path / "out" / "junit.xml"
     total = merge([main_project.junit, broken_project.junit], out, names=["api", "unit"])
-    assert total == Totals(passed=4, failed=2, skipped=2, errors=2, flaky=1)
+    assert total == TestTotals(passed=4, failed=2, skipped=2, errors=2, flaky=1)
     root = ET.parse(out).getroot()
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")

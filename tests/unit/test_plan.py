@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.errors import UsageError
+from pipeline.model.errors import UsageError
 from pipeline.plan import Shard, build_plan
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,12 +16,12 @@ import pytest
 from pipeline.config import load_config
 from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
-from pipeline.errors import UsageError
+from pipeline.model.errors import UsageError
+from pipeline.model.outcome import JobStatus
+from pipeline.model.secrets import Redactor
 from pipeline.plan import build_plan
 from pipeline.reports.merge import merge_reports
 from pipeline.reproduce import find_job
-from pipeline.scheduler import JobStatus
-from pipeline.secrets import Redactor
 from pipeline.stages import pytest as stage
 from pipeline.stages.base import JobContext, PipelineRun, RunOptions
 

@@ -9,17 +9,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
+from pipeline.model.outcome import JobOutcome, JobStatus, RunStatus, TestTotals
 from pipeline.plan import Job, Shard
 from pipeline.reports.run_report import build_report, write_report
 from pipeline.reports.summary import render_summary
-from pipeline.scheduler import (
-    JobOutcome,
-    JobRecord,
-    JobStatus,
-    RunStatus,
-    SchedulerResult,
-    TestTotals,
-)
+from pipeline.scheduler import JobRecord, SchedulerResult
 
 
 def make_result(tmp_path: Path) -> SchedulerResult:

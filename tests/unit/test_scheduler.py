@@ -9,8 +9,9 @@ import time
 import anyio
 import pytest
 
+from pipeline.model.outcome import JobOutcome, JobStatus, RunStatus
 from pipeline.plan import Job, Plan
-from pipeline.scheduler import JobOutcome, JobStatus, RunStatus, run_plan
+from pipeline.scheduler import run_plan
 
 
 def job(name: str, *needs: str) -> Job:

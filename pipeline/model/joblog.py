@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from pipeline.secrets import Redactor
+from pipeline.model.secrets import Redactor
 
 ENGINE_PREFIX = "[slipway] "
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-from pipeline.errors import SecretMissing
+from pipeline.model.errors import SecretMissing
 
 MASK = "***"
 

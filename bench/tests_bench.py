@@ -30,7 +30,7 @@ from pathlib import Path
 import anyio
 
 from pipeline.config import load_config
-from pipeline.config_model import PytestStage
+from pipeline.config.model import PytestStage
 from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
 from pipeline.engines.open import ca_bundle

@@ -176,7 +176,7 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of pipeline.yaml, generated from the config model."""
-    from pipeline.schema import schema_text
+    from pipeline.config.schema import schema_text
 
     text = schema_text()
     if check is not None:

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 import anyio
 
 from pipeline.config import Config
-from pipeline.config_model import PytestStage
+from pipeline.config.model import PytestStage
 from pipeline.engines.base import LABEL_JOB, LABEL_RUN, RunContext
 from pipeline.model.errors import UsageError
 from pipeline.model.secrets import Redactor

@@ -16,7 +16,7 @@ from pipeline.cache.local import ENV_CACHE_DIR, default_cache_dir
 from pipeline.cache.store import Store
 from pipeline.cache.tiered import open_store
 from pipeline.config import Config
-from pipeline.config_model import Cache
+from pipeline.config.model import Cache
 from pipeline.model.errors import UsageError
 
 ENV_S3_URL = "SLIPWAY_CACHE_S3_URL"

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import anyio
 import httpx
 
-from pipeline.config_model import Health
+from pipeline.config.model import Health
 
 Probe = Callable[[], Awaitable[tuple[bool, str]]]
 

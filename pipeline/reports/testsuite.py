@@ -14,7 +14,7 @@ from typing import Any
 import coverage
 
 from pipeline import shards
-from pipeline.config_model import PytestStage
+from pipeline.config.model import PytestStage
 from pipeline.model.outcome import JobStatus
 from pipeline.reports import junit
 from pipeline.scheduler import JobRecord, SchedulerResult

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pipeline.config_model import ScanPolicy
+from pipeline.config.model import ScanPolicy
 from pipeline.scanners.findings import Finding, rank
 
 

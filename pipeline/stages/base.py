@@ -16,7 +16,7 @@ import anyio
 
 from pipeline.cache.store import Store
 from pipeline.config import Config
-from pipeline.config_model import Service, StageBase
+from pipeline.config.model import Service, StageBase
 from pipeline.engines.base import Engine
 from pipeline.model.outcome import JobOutcome
 from pipeline.model.secrets import Redactor

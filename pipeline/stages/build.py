@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from pipeline.bake import BakeTarget
-from pipeline.config_model import BuildStage
+from pipeline.config.model import BuildStage
 from pipeline.model.errors import SlipwayError
 from pipeline.model.joblog import JobLog
 from pipeline.model.outcome import JobOutcome, JobStatus

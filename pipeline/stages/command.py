@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from pipeline.config_model import CommandStage
+from pipeline.config.model import CommandStage
 from pipeline.model.outcome import JobOutcome, JobStatus
 from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, ImageRef, Sharing
 from pipeline.stages.base import SOURCE_DIR, JobContext, services_for

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from pipeline.config_model import DeployStage, Health
+from pipeline.config.model import DeployStage, Health
 from pipeline.deploy.docker_host import DockerHost, Environment
 from pipeline.deploy.health import Probe, command_probe, http_probe, until_healthy
 from pipeline.images import resolve_alias

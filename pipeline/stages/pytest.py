@@ -21,7 +21,7 @@ import anyio
 
 from pipeline import shards as sharding
 from pipeline.budget import budget_workers
-from pipeline.config_model import PytestStage
+from pipeline.config.model import PytestStage
 from pipeline.model.errors import SlipwayError
 from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
 from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, FileMount, ImageRef, Limits

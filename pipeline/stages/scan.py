@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 
 from pipeline import scanners
-from pipeline.config_model import ScanStage
+from pipeline.config.model import ScanStage
 from pipeline.model.outcome import JobOutcome, JobStatus
 from pipeline.model.spec import ContainerSpec, DirectoryMount, FileMount, ImageRef
 from pipeline.scanners.findings import PARSERS, Finding, Unavailable

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.config_model import TestBaseImage
+from pipeline.config.model import TestBaseImage
 from pipeline.model.errors import ConfigError
 from pipeline.model.spec import ImageBuild
 from pipeline.stages.base import JobContext

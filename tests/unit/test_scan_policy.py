@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from pipeline.config_model import AllowEntry, ScanPolicy
+from pipeline.config.model import AllowEntry, ScanPolicy
 from pipeline.scanners import findings
 from pipeline.scanners.findings import Finding, Unavailable
 from pipeline.scanners.policy import evaluate

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from pipeline.schema import schema_text
+from pipeline.config.schema import schema_text
 
 REPO = Path(__file__).resolve().parents[2]
 CHECK = Path(sys.executable).parent / "check-jsonschema"

@@ -7,19 +7,20 @@ Order: safe YAML with marks -> ``${VAR}`` interpolation -> literal-secret check
 from __future__ import annotations
 
 import difflib
+import graphlib
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from pipeline.config_model import STAGE_MODELS, PipelineConfig, StageBase
+from pipeline.config.model import STAGE_MODELS, PipelineConfig, StageBase
+from pipeline.config.yamlload import KeyPath, Loaded, format_key_path, load_yaml
 from pipeline.model.errors import ConfigError
-from pipeline.yamlload import KeyPath, Loaded, format_key_path, load_yaml
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # Values that are credentials whatever key they sit under: they must come in as secrets.
@@ -266,30 +267,21 @@ def _check_graph(model: PipelineConfig, loaded: Loaded) -> None:
         )
 
 
-def find_cycle(needs: Mapping[str, tuple[str, ...] | list[str]]) -> list[str] | None:
-    """A cycle as [a, b, ..., a] if the graph has one (depth-first, deterministic)."""
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    stack: list[str] = []
+def find_cycle(needs: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """A cycle as [a, b, ..., a] (each needs the next) if the graph has one, else None.
 
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in needs.get(node, ()):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in needs:
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
+    graphlib finds it; the cycle is turned to follow the needs and to start at the
+    node that comes first in ``needs`` (config order), so the message is stable.
+    """
+    try:
+        graphlib.TopologicalSorter(needs).prepare()
+    except graphlib.CycleError as exc:
+        # graphlib lists predecessors first: [x, y, ..., x] where y needs x.
+        ring = list(reversed(exc.args[1]))[:-1]
+        order = {name: i for i, name in enumerate(needs)}
+        start = min(range(len(ring)), key=lambda i: order.get(ring[i], len(order)))
+        ring = ring[start:] + ring[:start]
+        return [*ring, ring[0]]
     return None
 
 

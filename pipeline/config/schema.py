@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline.config_model import PipelineConfig
+from pipeline.config.model import PipelineConfig
 
 SCHEMA_ID = "https://slipway.dev/schema/pipeline.schema.json"
 

@@ -242,7 +242,13 @@ class _Locator:
 
     def find(self, node_id: str, *, job: str, stage: str) -> tuple[str | None, int | None, str]:
         loc = self._by_suite.get((job, node_id)) or self._by_id.get(node_id)
-        file = self._paths.to_repo(loc.file if loc and loc.file else file_of(node_id), stage=stage)
+        raw = loc.file if loc and loc.file else file_of(node_id)
+        file = self._paths.to_repo(raw, stage=stage)
+        if self._repo_root is not None and file and not (self._repo_root / file).is_file():
+            # pytest's rootdir is where its ini file is, which can sit above the workdir.
+            other = self._paths.to_repo(raw)
+            if other and (self._repo_root / other).is_file():
+                file = other
         line = loc.line if loc else None
         if line is None and file and self._repo_root is not None:
             try:

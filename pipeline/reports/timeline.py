@@ -308,6 +308,10 @@ def _tick_step(total: float) -> int:
     return next((s for s in _NICE_STEPS if total / s <= 10), _NICE_STEPS[-1])
 
 
+def _duration_text(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds >= 100 else f"{seconds:.1f} s"
+
+
 def _color(status: str) -> str:
     return STATUS_COLORS.get(status, _UNKNOWN_COLOR)
 
@@ -357,6 +361,7 @@ def _layout(timeline: Timeline) -> _Layout:
         )
     )
 
+    links_at = len(out.shapes)  # the critical path's links go under the bars, over the grid
     ends = _resolved_ends(timeline.jobs)
     placed: dict[str, tuple[float, float, float]] = {}  # job -> bar x, x end, middle y
     for job, row_y, _height in rows:
@@ -373,7 +378,7 @@ def _layout(timeline: Timeline) -> _Layout:
             )
         )
         placed[job.name] = _job_bar(out, job, ends, plot_x=plot_x, bar_y=bar_y, scale=scale)
-    _critical_links(out, timeline, placed)
+    out.shapes[links_at:links_at] = _critical_links(timeline, placed)
     out.height = bottom + 52
     return out
 
@@ -450,7 +455,7 @@ def _job_bar(
             title=tooltip,
         )
     )
-    note = f"{job.duration_s:.1f} s"
+    note = _duration_text(job.duration_s)
     if job.status in ("cached", "skipped", "failed"):
         note = f"{note} {job.status}" if ran else job.status
         if job.status == "skipped" and job.detail in ("cancelled", "interrupted"):
@@ -486,21 +491,21 @@ def _job_bar(
     return x, x + w, bar_y + _BAR / 2
 
 
-def _critical_links(
-    out: _Layout, timeline: Timeline, placed: Mapping[str, tuple[float, float, float]]
-) -> None:
-    """An elbow from each critical job's end to the next one's start: the chain reads as one."""
+def _critical_links(timeline: Timeline, placed: Mapping[str, tuple[float, float, float]]) -> list[_Shape]:
+    """An elbow from each critical job's end to the next one's start, so the chain reads
+    as one: down from the bar's edge (clear of its duration text), then across."""
     chain = [placed[n] for n in timeline.critical_path if n in placed]
+    links: list[_Shape] = []
     for (_, end_x, end_y), (start_x, _, start_y) in itertools.pairwise(chain):
-        mid = max(end_x, min(start_x, end_x + 6))
-        out.shapes.append(
-            _Line(x1=end_x, y1=end_y, x2=mid, y2=end_y, stroke=_INK, width=1.2, css_class="critical-link")
-        )
-        out.shapes.append(
+        if start_y == end_y:
+            continue
+        edge = end_y + _BAR / 2 if start_y > end_y else end_y - _BAR / 2
+        x = end_x - 1
+        links.append(
             _Line(
-                x1=mid,
-                y1=end_y,
-                x2=mid,
+                x1=x,
+                y1=edge,
+                x2=x,
                 y2=start_y,
                 stroke=_INK,
                 width=1.2,
@@ -508,18 +513,10 @@ def _critical_links(
                 css_class="critical-link",
             )
         )
-        if start_x > mid:
-            out.shapes.append(
-                _Line(
-                    x1=mid,
-                    y1=start_y,
-                    x2=start_x,
-                    y2=start_y,
-                    stroke=_INK,
-                    width=1.2,
-                    css_class="critical-link",
-                )
-            )
+        links.append(
+            _Line(x1=x, y1=start_y, x2=start_x, y2=start_y, stroke=_INK, width=1.2, css_class="critical-link")
+        )
+    return links
 
 
 def _legend(out: _Layout, *, y: float, workers: bool) -> None:

@@ -288,3 +288,12 @@ def test_log_groups() -> None:
     assert start == "\x1b[0Ksection_start:1700000000:tests_api[collapsed=true]\r\x1b[0Ktests: api"
     assert end == "\x1b[0Ksection_end:1700000005:tests_api\r\x1b[0K"
     assert github.group_start("a%\nb", "github") == "::group::a%25%0Ab"
+
+
+def test_rootdir_above_the_workdir(tmp_path: Path) -> None:
+    # pytest's rootdir is the project root here (its ini file), so JUnit paths start there.
+    source = tmp_path / "examples/inventory/tests/api/test_orders.py"
+    source.parent.mkdir(parents=True)
+    source.write_text("class TestRefund:\n    def test_partial(self):\n        pass\n", encoding="utf-8")
+    [error] = github.annotations_for(report(jobs=[]), paths=PATHS, repo_root=tmp_path)
+    assert (error.file, error.line) == ("examples/inventory/tests/api/test_orders.py", 2)

@@ -37,9 +37,9 @@ from pipeline.engines.open import ca_bundle
 from pipeline.model.secrets import Redactor
 from pipeline.plan import Job
 from pipeline.reports import junit
-from pipeline.stages import pytest as pytest_stage
 from pipeline.stages.base import PipelineRun, RunOptions
-from pipeline.stages.test_image import ensure_test_image
+from pipeline.stages.pytest import stage as pytest_stage
+from pipeline.stages.pytest.image import ensure_test_image
 from pipeline.testing.cpus import available_cpus
 
 REPO = Path(__file__).resolve().parents[1]

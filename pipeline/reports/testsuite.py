@@ -13,13 +13,13 @@ from typing import Any
 
 import coverage
 
-from pipeline import shards
 from pipeline.config.model import PytestStage
 from pipeline.model.outcome import JobStatus
 from pipeline.reports import junit
 from pipeline.scheduler import JobRecord, SchedulerResult
-from pipeline.stages import durations as stored_durations
 from pipeline.stages.base import SOURCE_DIR, PipelineRun
+from pipeline.stages.pytest import durations as stored_durations
+from pipeline.stages.pytest import shards
 
 log = logging.getLogger(__name__)
 

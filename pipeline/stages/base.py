@@ -28,6 +28,7 @@ from pipeline.model.spec import (
     ServiceSpec,
 )
 from pipeline.plan import Job
+from pipeline.ship.images import AppImageRecords
 
 SOURCE_DIR = "/src"  # where the project root is copied in every job container
 ARTIFACTS_DIR = "/slipway/out"  # where jobs write what the report collects
@@ -39,6 +40,7 @@ class RunState:
 
     values: dict[str, Any] = field(default_factory=dict)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
+    app_images: AppImageRecords = field(default_factory=AppImageRecords)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

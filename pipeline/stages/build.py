@@ -11,16 +11,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pipeline.bake import BakeTarget
 from pipeline.config.model import BuildStage
 from pipeline.model.errors import SlipwayError
 from pipeline.model.joblog import JobLog
 from pipeline.model.outcome import JobOutcome, JobStatus
 from pipeline.model.spec import ContainerSpec, ImageBuild
-from pipeline.publish import publish
-from pipeline.registry import split_ref
-from pipeline.stages import app_images
-from pipeline.stages.app_images import AppImage
+from pipeline.ship import images as app_images
+from pipeline.ship.bake import BakeTarget
+from pipeline.ship.images import AppImage
+from pipeline.ship.publish import publish
+from pipeline.ship.registry import split_ref
 from pipeline.stages.base import JobContext
 
 
@@ -104,7 +104,7 @@ async def run(ctx: JobContext) -> JobOutcome:
             host, repo, _ = split_ref(tag)
             image = AppImage(target=target.name, tags=build.tags, repository=f"{host}/{repo}", digest=digest)
         push_s = round(time.monotonic() - started, 2)
-        await app_images.record(ctx, image)
+        await ctx.run.state.app_images.record(image)
         images[target.name] = {**image.as_data(), "build_s": build_s, "push_s": push_s}
         with JobLog(ctx.log_path, ctx.run.redactor) as log:
             log.engine(f"{target.name}: {image.pinned} (build {build_s}s, push {push_s}s)")

@@ -24,16 +24,16 @@ from urllib.parse import urlsplit
 import anyio
 
 from pipeline.config.model import DeployStage, Health
-from pipeline.deploy.docker_host import DockerHost, Environment
-from pipeline.deploy.health import Probe, command_probe, http_probe, until_healthy
 from pipeline.images import resolve_alias
 from pipeline.model.errors import SlipwayError
 from pipeline.model.joblog import JobLog
 from pipeline.model.outcome import JobOutcome, JobStatus
 from pipeline.model.secrets import resolve
 from pipeline.model.spec import ContainerSpec
-from pipeline.releases import FAILED, SUCCESS, Release, ReleaseStore, new_id, now
-from pipeline.stages import app_images
+from pipeline.ship import images as app_images
+from pipeline.ship.deploy.docker_host import DockerHost, Environment
+from pipeline.ship.deploy.health import Probe, command_probe, http_probe, until_healthy
+from pipeline.ship.releases import FAILED, SUCCESS, Release, ReleaseStore, new_id, now
 from pipeline.stages.base import JobContext
 
 PROXY_IMAGE = "python:3.11-slim"  # logical name; the config's aliases say what runs
@@ -102,7 +102,7 @@ class _Job:
             return {t: dict(source.images[t]) for t in stage.images}
         out = {}
         for target in stage.images:
-            image = await app_images.find(self.ctx, target)
+            image = await app_images.find(self.ctx.run.config, self.ctx.run.state.app_images, target)
             out[target] = {
                 "repository": image.repository or "",
                 "digest": image.digest or "",

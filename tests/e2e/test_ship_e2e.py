@@ -15,9 +15,9 @@ import httpx
 import pytest
 import yaml
 
-from pipeline.deploy.docker_host import LABEL_DIGEST, DockerHost, Environment
-from pipeline.registry import RegistryClient
-from pipeline.releases import ReleaseStore
+from pipeline.ship.deploy.docker_host import LABEL_DIGEST, DockerHost, Environment
+from pipeline.ship.registry import RegistryClient
+from pipeline.ship.releases import ReleaseStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from registry_server import RegistryServer, free_port, registry_server

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from registry_server import free_port
 
-from pipeline.deploy.docker_host import DockerHost, Environment
-from pipeline.releases import ReleaseStore
+from pipeline.ship.deploy.docker_host import DockerHost, Environment
+from pipeline.ship.releases import ReleaseStore
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "shipapp"

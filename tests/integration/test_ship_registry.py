@@ -11,8 +11,8 @@ import pytest
 from registry_server import RegistryServer, registry_server
 
 from pipeline.model.secrets import Redactor
-from pipeline.publish import _push_docker
-from pipeline.registry import RegistryClient, RegistryError
+from pipeline.ship.publish import _push_docker
+from pipeline.ship.registry import RegistryClient, RegistryError
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.bake import load_bake
 from pipeline.model.errors import ConfigError
+from pipeline.ship.bake import load_bake
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "bake"
 

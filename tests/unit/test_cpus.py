@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.budget import budget_workers
+from pipeline.stages.pytest.budget import budget_workers
 from pipeline.testing.cpus import available_cpus, cgroup_cpu_quota
 
 pytestmark = pytest.mark.unit

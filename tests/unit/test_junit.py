@@ -27,7 +27,7 @@ from pipeline.reports.junit import (
     results,
     totals,
 )
-from pipeline.shards import parse_collected
+from pipeline.stages.pytest.shards import parse_collected
 
 pytestmark = pytest.mark.unit
 

@@ -22,8 +22,8 @@ from pipeline.model.secrets import Redactor
 from pipeline.plan import build_plan
 from pipeline.reports.merge import merge_reports
 from pipeline.reproduce import find_job
-from pipeline.stages import pytest as stage
 from pipeline.stages.base import JobContext, PipelineRun, RunOptions
+from pipeline.stages.pytest import stage
 
 CONFIG = """\
 project: {name: demo, root: app}
@@ -225,7 +225,7 @@ def test_cache_view_ignores_worker_count_and_cpu_limit(run: PipelineRun) -> None
 
 def test_release_history_lives_in_the_store_for_a_fresh_runner(tmp_path: Path) -> None:
     from pipeline.cache.local import LocalStore
-    from pipeline.releases import Release, ReleaseStore
+    from pipeline.ship.releases import Release, ReleaseStore
 
     store = LocalStore(tmp_path / "store")
     first = ReleaseStore(tmp_path / "runner1", store=store)

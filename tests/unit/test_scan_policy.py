@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from pipeline.config.model import AllowEntry, ScanPolicy
-from pipeline.scanners import findings
-from pipeline.scanners.findings import Finding, Unavailable
-from pipeline.scanners.policy import evaluate
+from pipeline.stages.scan import findings
+from pipeline.stages.scan.findings import Finding, Unavailable
+from pipeline.stages.scan.policy import evaluate
 
 
 def test_parsers_map_severities_and_locations() -> None:

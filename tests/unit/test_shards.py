@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.shards import (
+from pipeline.stages.pytest.shards import (
     estimates,
     imbalance,
     imbalance_of,

@@ -1,8 +1,8 @@
-"""Facts about the app images a run builds, shared by build, scan and deploy jobs.
+"""The app images a run builds: their tags, where they are pushed, and the run's records.
 
-A build job records each pushed image in the run state; a deploy job run on
-its own (``--only deploy-staging``) finds the same image through the bake
-file's tags and the registry, so it never needs a rebuild.
+A build job records each pushed image in the run's ``AppImageRecords``; a deploy
+job run on its own (``--only deploy-staging``) finds the same image through the
+bake file's tags and the registry, so it never needs a rebuild.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pipeline.bake import BakeFile, BakeTarget, load_bake
+import anyio
+
 from pipeline.config import Config
 from pipeline.model.errors import ConfigError, SlipwayError
 from pipeline.model.secrets import resolve
-from pipeline.publish import Credentials
-from pipeline.registry import RegistryClient, split_ref
-from pipeline.stages.base import JobContext
-
-STATE_KEY = "images"
+from pipeline.ship.bake import BakeFile, BakeTarget, load_bake
+from pipeline.ship.publish import Credentials
+from pipeline.ship.registry import RegistryClient, split_ref
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,18 +88,28 @@ def registry_client(config: Config) -> RegistryClient:
     )
 
 
-async def record(ctx: JobContext, image: AppImage) -> None:
-    async with ctx.run.state.lock:
-        ctx.run.state.values.setdefault(STATE_KEY, {})[image.target] = image
+class AppImageRecords:
+    """Target -> the image this run built, behind its own lock (build, scan and deploy
+    jobs of one run share it)."""
+
+    def __init__(self) -> None:
+        self._lock = anyio.Lock()
+        self._images: dict[str, AppImage] = {}
+
+    async def record(self, image: AppImage) -> None:
+        async with self._lock:
+            self._images[image.target] = image
+
+    async def get(self, target: str) -> AppImage | None:
+        async with self._lock:
+            return self._images.get(target)
 
 
-async def find(ctx: JobContext, target: str) -> AppImage:
+async def find(config: Config, records: AppImageRecords, target: str) -> AppImage:
     """The image of ``target`` for this commit: from this run, else from the registry."""
-    async with ctx.run.state.lock:
-        known = ctx.run.state.values.get(STATE_KEY, {}).get(target)
-    if isinstance(known, AppImage):
+    known = await records.get(target)
+    if known is not None:
         return known
-    config = ctx.run.config
     bake = bake_file(config)
     tags = image_tags(config, bake.target(target))
     pushed = registry_tags(config, tags)
@@ -112,7 +121,6 @@ async def find(ctx: JobContext, target: str) -> AppImage:
     host, repo, tag = split_ref(pushed[0])
     async with registry_client(config) as client:
         digest = await client.digest(repo, tag)
-    repository = f"{host}/{repo}"
-    image = AppImage(target=target, tags=tags, repository=repository, digest=digest)
-    await record(ctx, image)
+    image = AppImage(target=target, tags=tags, repository=f"{host}/{repo}", digest=digest)
+    await records.record(image)
     return image

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from pipeline.config.model import ScanPolicy
-from pipeline.scanners.findings import Finding, rank
+from pipeline.stages.scan.findings import Finding, rank
 
 
 @dataclass(slots=True, kw_only=True)

@@ -22,7 +22,7 @@ from pipeline.engines.docker_errors import connect, docker_errors
 from pipeline.model.errors import SlipwayError
 from pipeline.model.joblog import JobLog
 from pipeline.model.secrets import Redactor
-from pipeline.registry import split_ref
+from pipeline.ship.registry import split_ref
 
 
 class PublishFailed(SlipwayError):

@@ -3,7 +3,7 @@ from its JSON output and judged by the stage's policy.
 
 hadolint (Dockerfiles), bandit (Python), pip-audit (Python dependencies, from
 uv.lock or requirements files) run in the scanners image built from
-``pipeline/scanners/Dockerfile``; npm audit runs in the node image against a
+``pipeline/stages/scan/Dockerfile``; npm audit runs in the node image against a
 package-lock. A scanner's own exit code never fails the job: the policy does.
 """
 
@@ -18,14 +18,14 @@ from typing import Any
 
 import anyio
 
-from pipeline import scanners
 from pipeline.config.model import ScanStage
 from pipeline.model.outcome import JobOutcome, JobStatus
 from pipeline.model.spec import ContainerSpec, DirectoryMount, FileMount, ImageRef
-from pipeline.scanners.findings import PARSERS, Finding, Unavailable
-from pipeline.scanners.policy import evaluate
 from pipeline.stages.base import ARTIFACTS_DIR, SOURCE_DIR, JobContext
 from pipeline.stages.command import DEFAULT_EXCLUDE
+from pipeline.stages.scan import image as scanners
+from pipeline.stages.scan.findings import PARSERS, Finding, Unavailable
+from pipeline.stages.scan.policy import evaluate
 
 NODE_IMAGE = "node:20-slim"
 INPUTS_DIR = "/slipway/in"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 
-from pipeline import shards
 from pipeline.cache.durable import durations_name, load_json, save_json
 from pipeline.stages.base import PipelineRun
+from pipeline.stages.pytest import shards
 
 
 def load_for(run: PipelineRun, stage: str) -> dict[str, float]:

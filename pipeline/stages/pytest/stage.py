@@ -19,19 +19,19 @@ from typing import Any
 
 import anyio
 
-from pipeline import shards as sharding
-from pipeline.budget import budget_workers
 from pipeline.config.model import PytestStage
 from pipeline.model.errors import SlipwayError
 from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
 from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, FileMount, ImageRef, Limits
 from pipeline.reports import junit
-from pipeline.stages import durations as stored_durations
 from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
 from pipeline.stages.command import DEFAULT_EXCLUDE
-from pipeline.stages.test_image import build_info, ensure_test_image, test_image
+from pipeline.stages.pytest import durations as stored_durations
+from pipeline.stages.pytest import shards as sharding
+from pipeline.stages.pytest.budget import budget_workers
+from pipeline.stages.pytest.image import build_info, ensure_test_image, test_image
 
-TESTING = Path(__file__).resolve().parent.parent / "testing"
+TESTING = Path(__file__).resolve().parents[2] / "testing"  # pipeline/testing, copied in
 PLUGIN_DIR = "/slipway"
 OUT_DIR = "/slipway/out"
 NODE_IDS_FILE = "/slipway/tests.txt"

@@ -1,1 +1,0 @@
-"""Deploy targets: the Docker host (proxy + release containers) and the user's command."""

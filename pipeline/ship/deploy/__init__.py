@@ -1,0 +1,1 @@
+"""Deploy targets: the Docker host (proxy + release containers), health checks, the user's command."""

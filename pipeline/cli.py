@@ -255,7 +255,7 @@ def images_bootstrap(
     mirror: Annotated[str | None, typer.Option("--mirror", help="Debian mirror URL.")] = None,
 ) -> None:
     """Build the base images (Python, PostgreSQL, Node) from a Debian mirror; quick if present."""
-    from pipeline import images
+    from pipeline.engines.docker import bootstrap as images
 
     cfg = _optional_config(config)
     bundle = None
@@ -281,7 +281,7 @@ def doctor(
     """Check the engine, the daemon, the base images, the CA bundle and the CPU a container gets."""
     from pipeline.doctor import run_doctor
     from pipeline.engines.open import ca_bundle
-    from pipeline.images import DEFAULT_ALIASES
+    from pipeline.model.aliases import DEFAULT_ALIASES
 
     cfg = _optional_config(config)
     aliases = dict(cfg.model.images.aliases) if cfg else dict(DEFAULT_ALIASES)
@@ -303,7 +303,7 @@ def gc(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
 ) -> None:
     """Remove the containers, networks and volumes that dead runs left behind."""
-    from pipeline.engines.gc import collect
+    from pipeline.engines.docker.gc import collect
 
     report = collect(all_runs=all_runs, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"

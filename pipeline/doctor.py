@@ -18,9 +18,10 @@ from typing import Literal
 import docker
 from rich.console import Console
 
-from pipeline.engines.docker_errors import connect, docker_errors
+from pipeline.engines.docker.errors import connect, docker_errors
+from pipeline.engines.docker.images import missing_images
 from pipeline.engines.select import choose_engine
-from pipeline.images import DEFAULT_ALIASES, missing_images
+from pipeline.model.aliases import DEFAULT_ALIASES
 from pipeline.model.errors import EXIT_FAILED, EXIT_OK, SlipwayError
 
 Status = Literal["ok", "warn", "fail"]
@@ -103,7 +104,7 @@ def collect_checks(
                 f"Docker {version.get('Version')} at {host}, API {version.get('ApiVersion')}",
             )
         )
-        missing = missing_images(client, aliases)
+        missing = missing_images(client.api, aliases.values())
         if missing:
             checks.append(
                 Check(

@@ -10,7 +10,6 @@ everything when the shell ends.
 from __future__ import annotations
 
 import shlex
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,7 +19,7 @@ import anyio
 
 from pipeline.config import Config
 from pipeline.config.model import PytestStage
-from pipeline.engines.base import LABEL_JOB, LABEL_RUN, RunContext
+from pipeline.engines.base import RunContext
 from pipeline.model.errors import UsageError
 from pipeline.model.secrets import Redactor
 from pipeline.model.spec import ContainerSpec
@@ -33,7 +32,6 @@ from pipeline.stages.pytest import stage as pytest_stage
 from pipeline.stages.pytest.image import ensure_test_image
 
 SHELL = ("sh", "-c", "command -v bash >/dev/null && exec bash || exec sh")
-KEEP_ALIVE = ("sleep", "86400")
 
 
 def find_job(config: Config, plan: Plan, target: str, job: str | None, report_dir: Path | None) -> Job:
@@ -152,37 +150,8 @@ async def reproduce(
 
 
 async def _shell(ctx: JobContext, spec: ContainerSpec, emit: Callable[[str], None]) -> int:
-    """Start the job's container and services with a keep-alive command, exec a shell."""
-    if ctx.run.engine_name != "docker":
-        raise UsageError("--shell needs the Docker engine here (use --engine docker)")
-    import docker
-
-    keep = replace(spec, commands=(KEEP_ALIVE,))
-    client = docker.from_env()
-    code = 1
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(lambda: ctx.run.engine.run(keep, log_path=ctx.log_path, output_dir=ctx.artifacts_dir))
-        labels = [f"{LABEL_RUN}={ctx.run.run_id}", f"{LABEL_JOB}={spec.name}"]
-        container = None
-        with anyio.fail_after(300):
-            while container is None:
-                found = [
-                    c
-                    for c in client.containers.list(filters={"label": labels})
-                    if "dev.slipway.service" not in c.labels
-                ]
-                if found and _has_started(ctx.log_path):
-                    container = found[0]
-                else:
-                    await anyio.sleep(0.5)
-        emit(f"shell in {container.name} (services up); exit the shell to remove everything")
-        emit(f"CI ran: {shlex.join(spec.commands[-1])}")
-        argv = ["docker", "exec", "-it", "-w", spec.workdir, str(container.id), *SHELL]
-        code = await anyio.to_thread.run_sync(lambda: subprocess.call(argv))
-        tg.cancel_scope.cancel()
-    return int(code)
-
-
-def _has_started(log: Path) -> bool:
-    # The engine logs each command as it starts it: the keep-alive means all is set up.
-    return log.is_file() and "$ sleep 86400" in log.read_text(errors="replace")
+    """The job's container and services up, and an interactive shell in it (the engine's)."""
+    emit(f"CI ran: {shlex.join(spec.commands[-1])}")
+    return await ctx.run.engine.shell(
+        spec, command=SHELL, log_path=ctx.log_path, output_dir=ctx.artifacts_dir, announce=emit
+    )

@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib.metadata
-import inspect
 import json
 import os
 import shutil
@@ -175,16 +174,11 @@ async def _image_digest(ctx: JobContext, image: Image) -> str | None:
     """The engine's id for an image it already has (a tag can move; an id cannot)."""
     if not isinstance(image, ImageRef):
         return None
-    lookup = getattr(ctx.run.engine, "image_digest", None)
-    if lookup is None:
-        return None
     try:
-        found = lookup(image.ref)
-        if inspect.isawaitable(found):
-            found = await found
+        found = await ctx.run.engine.image_digest(image.ref)
     except SlipwayError:
         return None  # no digest: the reference stands in, the job will say what is wrong
-    return found if isinstance(found, str) and found else None
+    return found or None
 
 
 async def _key(ctx: JobContext, facts: Mapping[str, Any], inputs: Mapping[str, str]) -> str:

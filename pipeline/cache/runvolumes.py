@@ -9,8 +9,8 @@ from the archive for that hash, else from the volume's newest archive (like
 ``restore-keys``). After a green run, a volume whose exact archive the store lacks is
 saved. Private volumes live for one job and are never saved.
 
-Engines that can move a volume's content in and out say so by having the
-``VolumeEngine`` methods (the Docker engine does; see the issue note for Dagger).
+An engine that cannot move a volume's content in and out (Dagger) raises
+``NotSupported`` at the first try; the run then goes on without volume archives.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import anyio
 import anyio.to_thread
@@ -28,6 +27,8 @@ import anyio.to_thread
 from pipeline.cache.keys import canonical_json, input_files
 from pipeline.cache.store import Store, log
 from pipeline.cache.volumes import restore_volume_archive, save_volume_archive, volume_archive_exists
+from pipeline.engines.base import Engine
+from pipeline.model.errors import NotSupported
 from pipeline.model.spec import CacheMount, ContainerSpec, Sharing
 from pipeline.plan import Job
 from pipeline.stages import KINDS
@@ -48,17 +49,6 @@ LOCK_FILES = (
 
 Emit = Callable[[str], None]
 STATE_KEY = "cache.volumes"  # where the run's VolumeSync waits for its jobs (RunState)
-
-
-@runtime_checkable
-class VolumeEngine(Protocol):
-    """What an engine offers to move a shared cache volume's content as a tar file."""
-
-    async def cache_volume_empty(self, cache: str) -> bool: ...
-
-    async def export_cache_volume(self, cache: str, dest: Path) -> None: ...
-
-    async def import_cache_volume(self, cache: str, tar: Path) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,22 +105,27 @@ class VolumeSync:
     """The run's cache volumes: each restored at most once, just before the first job
     that mounts it runs (a run whose jobs are all cached touches no volume)."""
 
-    def __init__(self, store: Store, engine: VolumeEngine, locks: Mapping[str, str], emit: Emit) -> None:
+    def __init__(self, store: Store, engine: Engine, locks: Mapping[str, str], emit: Emit) -> None:
         self._store = store
         self._engine = engine
         self._locks = dict(locks)
         self._emit = emit
         self._guards: dict[str, anyio.Lock] = {}
         self.states: dict[str, VolumeState] = {}
+        self.unsupported: str | None = None  # why this engine moves no volumes
 
     async def before_job(self, specs: Iterable[ContainerSpec]) -> None:
         names = {c.name for spec in specs for c in spec.caches if c.sharing is not Sharing.PRIVATE}
         for name in sorted(names & self._locks.keys()):
             async with self._guards.setdefault(name, anyio.Lock()):
-                if name in self.states:
+                if name in self.states or self.unsupported is not None:
                     continue
                 try:
                     state = await _restore_one(self._store, self._engine, name, self._locks[name], self._emit)
+                except NotSupported as exc:
+                    self.unsupported = str(exc)
+                    log.info("cache volumes: %s", exc)
+                    return
                 except Exception as exc:  # a cold volume only costs downloads
                     log.warning("cache volume %s: not restored, the job fills it itself: %s", name, exc)
                     state = VolumeState(name, self._locks[name], save=True)
@@ -147,7 +142,7 @@ async def open_volume_sync(run: PipelineRun, jobs: Iterable[Job], emit: Emit) ->
     """The run's volume sync (also kept in ``run.state`` for the jobs), or None when the
     run has no store or its engine cannot move volumes."""
     store, engine = run.store, run.engine
-    if store is None or not isinstance(engine, VolumeEngine):
+    if store is None:
         return None
     locks = await anyio.to_thread.run_sync(volume_locks, run, list(jobs))
     sync = VolumeSync(store, engine, locks, emit)
@@ -173,7 +168,7 @@ async def save_volumes(sync: VolumeSync | None) -> None:
 
 
 async def _restore_one(
-    store: Store, engine: VolumeEngine, name: str, lock_hash: str, emit: Emit
+    store: Store, engine: Engine, name: str, lock_hash: str, emit: Emit
 ) -> VolumeState:
     if not await engine.cache_volume_empty(name):
         stored = await anyio.to_thread.run_sync(volume_archive_exists, store, name, lock_hash)
@@ -192,7 +187,7 @@ async def _restore_one(
     return VolumeState(name, lock_hash, save=not restored.exact)
 
 
-async def _save_one(store: Store, engine: VolumeEngine, state: VolumeState, emit: Emit) -> None:
+async def _save_one(store: Store, engine: Engine, state: VolumeState, emit: Emit) -> None:
     try:
         if await engine.cache_volume_empty(state.name):
             return  # no job wrote to it: nothing worth a key

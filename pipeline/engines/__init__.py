@@ -1,1 +1,2 @@
-"""Engines run container specs: one module per engine behind ``base.Engine``."""
+"""Engines run container specs: ``base`` is the Protocol, ``docker/`` and ``dagger/`` the
+two engines, ``select`` chooses one for ``--engine auto``."""

@@ -1,18 +1,26 @@
-"""The engine Protocol, its result, and the labels every engine object carries."""
+"""The engine Protocol, its result, and the labels every engine object carries.
+
+The Protocol names every capability a stage or a command uses. An engine
+implements each one or raises ``NotSupported`` (pipeline.model.errors) with a
+message that says what to use instead; nobody asks an engine what it is.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from pipeline.model.secrets import Redactor
-from pipeline.model.spec import ContainerSpec, ImageBuild
+from pipeline.model.spec import ContainerSpec, Credentials, ImageBuild
 
 # Every Docker object a run makes carries these labels, so `gc` can find leftovers.
 LABEL_RUN = "dev.slipway.run"
 LABEL_JOB = "dev.slipway.job"
 LABEL_PID = "dev.slipway.pid"
+LABEL_HOST = "dev.slipway.host"  # which machine made an object: a pid means something only there
+LABEL_SERVICE = "dev.slipway.service"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,9 +48,13 @@ class RunContext:
 
 @runtime_checkable
 class Engine(Protocol):
-    """Runs container specs. Raises ``EngineUnavailable`` only when it cannot run at all."""
+    """Runs container specs and the image work around them.
 
-    name: str
+    Raises ``EngineUnavailable`` only when the engine cannot be reached at all;
+    anything that goes wrong inside one job is ``EngineJobError`` (that job fails).
+    """
+
+    name: str  # for messages and the report; never to switch on
 
     async def run(self, spec: ContainerSpec, *, log_path: Path, output_dir: Path) -> RunResult:
         """Run the spec's commands in order (stop at the first failure), stream the
@@ -51,7 +63,42 @@ class Engine(Protocol):
         ...
 
     async def build_image(self, build: ImageBuild, *, log_path: Path) -> str:
-        """Build an image; return a reference that ``ImageRef`` can name."""
+        """Build an image; return a reference that ``ImageRef`` can name on this engine."""
+        ...
+
+    async def image_digest(self, ref: str) -> str | None:
+        """The engine's id of the image ``ref`` names (after aliases), None if it has none."""
+        ...
+
+    async def publish(
+        self, built: str, dest: str, *, credentials: Credentials | None, log_path: Path
+    ) -> str:
+        """Push the image ``build_image`` returned as ``dest`` (host/repo:tag); the digest."""
+        ...
+
+    async def cache_volume_empty(self, cache: str) -> bool:
+        """True if the shared cache volume ``cache`` is missing or empty."""
+        ...
+
+    async def export_cache_volume(self, cache: str, dest: Path) -> None:
+        """Write the shared cache volume's content to ``dest`` as a tar."""
+        ...
+
+    async def import_cache_volume(self, cache: str, tar: Path) -> None:
+        """Unpack a tar made by ``export_cache_volume`` into the shared cache volume."""
+        ...
+
+    async def shell(
+        self,
+        spec: ContainerSpec,
+        *,
+        command: Sequence[str],
+        log_path: Path,
+        output_dir: Path,
+        announce: Callable[[str], None],
+    ) -> int:
+        """Set the spec's container and services up, run ``command`` in it on the user's
+        terminal, remove everything when it ends; its exit code."""
         ...
 
     def describe(self, spec: ContainerSpec) -> list[str]:

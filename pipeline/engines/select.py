@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from typing import Literal, NamedTuple
 
-from pipeline.engines.docker_errors import connect, daemon_help, docker_errors
+from pipeline.engines.docker.errors import connect, daemon_help, docker_errors
 from pipeline.model.errors import EngineUnavailable, SlipwayError, UsageError
 
 EngineRequest = Literal["auto", "dagger", "docker"]

@@ -31,7 +31,19 @@ class ConfigError(SlipwayError):
 
 
 class EngineUnavailable(SlipwayError):
-    """No engine can run at all (no daemon, no Dagger session, missing image)."""
+    """The engine cannot be reached at all (a dead daemon socket, a refused Dagger
+    session): the run stops, exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class EngineJobError(SlipwayError):
+    """The engine refused or failed something of one job (an unknown image, a refused
+    container, a failed query): that job fails with this message, the others go on."""
+
+
+class NotSupported(SlipwayError):
+    """This engine has no such capability; the message says what to use instead."""
 
     exit_code = EXIT_USAGE
 

@@ -166,3 +166,14 @@ class ContainerSpec:
         clash = env_names.intersection(self.secrets)
         if clash:
             raise SpecError(f"spec {self.name!r}: {sorted(clash)} is both env and secret")
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Registry credentials for a push; the password never shows in a repr or a log."""
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:  # a stray print or log of the object shows no password
+        return f"Credentials(username={self.username!r}, password='***')"

@@ -96,11 +96,12 @@ async def run_plan(
                 t0 = time.monotonic()
                 try:
                     outcome = await runner(job)
-                except SlipwayError as exc:
+                except EngineUnavailable as exc:  # nothing can run: stop everything
                     outcome = JobOutcome(status=JobStatus.FAILED, detail=str(exc))
-                    if isinstance(exc, EngineUnavailable):
-                        state["fatal"] = exc
-                        scope.cancel()
+                    state["fatal"] = exc
+                    scope.cancel()
+                except SlipwayError as exc:  # this job could not run; the others go on
+                    outcome = _expected_error(exc, record.log)
                 except anyio.get_cancelled_exc_class():
                     record.detail = "interrupted" if state["interrupted"] else "cancelled"
                     record.status = JobStatus.SKIPPED
@@ -158,13 +159,25 @@ async def run_plan(
 _PASSING = (JobStatus.SUCCESS, JobStatus.CACHED)
 
 
+def _append(log_file: Path | None, text: str) -> None:
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("a", encoding="utf-8") as fh:
+            fh.write(text)
+
+
+def _expected_error(exc: SlipwayError, log_file: Path | None) -> JobOutcome:
+    """A job that could not run (an unknown image, a refused container...): its message
+    is the job's detail and the last line of its log."""
+    _append(log_file, f"[slipway] error: {exc}\n")
+    return JobOutcome(status=JobStatus.FAILED, detail=str(exc))
+
+
 def _internal_error(job: Job, exc: Exception, log_file: Path | None) -> JobOutcome:
     text = "".join(traceback.format_exception(exc))
     where = "the traceback is in the console log"
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        with log_file.open("a", encoding="utf-8") as fh:
-            fh.write(f"\n--- Slipway internal error in job {job.name} ---\n{text}")
+        _append(log_file, f"\n--- Slipway internal error in job {job.name} ---\n{text}")
         where = f"the traceback is at the end of {log_file}"
     else:
         log.error("internal error in job %s:\n%s", job.name, text)

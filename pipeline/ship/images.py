@@ -16,8 +16,8 @@ import anyio
 from pipeline.config import Config
 from pipeline.model.errors import ConfigError, SlipwayError
 from pipeline.model.secrets import resolve
+from pipeline.model.spec import Credentials
 from pipeline.ship.bake import BakeFile, BakeTarget, load_bake
-from pipeline.ship.publish import Credentials
 from pipeline.ship.registry import RegistryClient, split_ref
 
 

@@ -66,7 +66,7 @@ async def run(ctx: JobContext) -> JobOutcome:
             )
         if target.cache_from or target.cache_to:
             notes.append(
-                f"{target.name}: cache-from/cache-to are not supported on the {ctx.run.engine_name} "
+                f"{target.name}: cache-from/cache-to are not supported on the {ctx.run.engine.name} "
                 "engine; built with the engine's own layer cache"
             )
         started = time.monotonic()

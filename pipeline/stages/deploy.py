@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from pipeline.config.model import DeployStage, Health
-from pipeline.images import resolve_alias
+from pipeline.model.aliases import resolve_alias
 from pipeline.model.errors import SlipwayError
 from pipeline.model.joblog import JobLog
 from pipeline.model.outcome import JobOutcome, JobStatus

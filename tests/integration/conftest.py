@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.engines.base import LABEL_RUN, RunContext
 from pipeline.engines.docker import DockerEngine
-from pipeline.images import DEFAULT_ALIASES
+from pipeline.model.aliases import DEFAULT_ALIASES
 from pipeline.model.errors import SlipwayError
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -34,7 +34,7 @@ def missing_part(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
-    from pipeline.engines.docker_errors import connect
+    from pipeline.engines.docker.errors import connect
 
     try:
         client = connect(timeout=30)

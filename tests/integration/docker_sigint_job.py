@@ -13,7 +13,7 @@ import anyio
 
 from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
-from pipeline.images import DEFAULT_ALIASES
+from pipeline.model.aliases import DEFAULT_ALIASES
 from pipeline.model.spec import CacheMount, ContainerSpec, ImageRef, ServiceSpec, Sharing
 
 

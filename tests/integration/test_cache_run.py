@@ -29,8 +29,8 @@ from s3server import MotoServer, fake_aws_environment
 from pipeline.cache import LocalStore, restore_volume_archive, save_volume_archive
 from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
-from pipeline.engines.docker_cache import shared_volume
-from pipeline.images import DEFAULT_ALIASES
+from pipeline.engines.docker.cachevolumes import shared_volume
+from pipeline.model.aliases import DEFAULT_ALIASES
 from pipeline.model.spec import CacheMount, ContainerSpec, ImageRef
 
 pytestmark = pytest.mark.integration

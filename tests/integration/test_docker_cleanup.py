@@ -13,9 +13,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from pipeline.engines.base import LABEL_JOB, LABEL_PID, LABEL_RUN
-from pipeline.engines.docker import LABEL_HOST
-from pipeline.engines.gc import collect
+from pipeline.engines.base import LABEL_HOST, LABEL_JOB, LABEL_PID, LABEL_RUN
+from pipeline.engines.docker.gc import collect
 from tests.integration.conftest import run_objects
 
 pytestmark = pytest.mark.integration

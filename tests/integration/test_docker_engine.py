@@ -10,8 +10,9 @@ import docker
 import pytest
 
 from pipeline.engines.base import LABEL_RUN, Engine, RunContext
-from pipeline.engines.docker import EXIT_SERVICE_NOT_READY, DockerEngine
-from pipeline.model.errors import EngineUnavailable
+from pipeline.engines.docker import DockerEngine
+from pipeline.engines.docker.job import EXIT_SERVICE_NOT_READY
+from pipeline.model.errors import EngineJobError, EngineUnavailable
 from pipeline.model.secrets import MASK
 from pipeline.model.spec import (
     CacheMount,
@@ -312,9 +313,10 @@ async def test_build_with_aliased_from_works_offline(
         docker_client.api.remove_image(tag, force=True)
 
 
-async def test_missing_image_says_how_to_get_it(engine: DockerEngine, tmp_path: Path) -> None:
+async def test_missing_image_fails_the_job_and_says_how_to_get_it(engine: DockerEngine, tmp_path: Path) -> None:
     spec = ContainerSpec(name="x", image=ImageRef(ref="slipway-test/absent:1"), commands=(("true",),))
-    with pytest.raises(EngineUnavailable, match=r"images bootstrap.*alias"):
+    # The engine is there: an unknown image is this job's failure, not "no engine".
+    with pytest.raises(EngineJobError, match=r"images bootstrap.*alias"):
         await engine.run(spec, log_path=tmp_path / "x.log", output_dir=tmp_path)
 
 

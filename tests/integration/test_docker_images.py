@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.doctor import collect_checks, run_doctor
 from pipeline.engines.docker import DockerEngine
-from pipeline.images import BASE_IMAGES, bootstrap
+from pipeline.engines.docker.bootstrap import BASE_IMAGES, bootstrap
 from pipeline.model.spec import ContainerSpec, ImageRef
 from tests.integration.conftest import CA_BUNDLE
 

@@ -10,8 +10,8 @@ import docker
 import pytest
 from registry_server import RegistryServer, registry_server
 
-from pipeline.model.secrets import Redactor
-from pipeline.ship.publish import _push_docker
+from pipeline.engines.base import RunContext
+from pipeline.engines.docker import DockerEngine
 from pipeline.ship.registry import RegistryClient, RegistryError
 
 
@@ -43,7 +43,11 @@ def anyio_backend() -> str:
 async def test_push_read_digest_and_promote_by_digest(
     tiny_image: str, registry: RegistryServer, tmp_path: Path
 ) -> None:
-    digest = _push_docker(tiny_image, tiny_image, None, tmp_path / "push.log", Redactor())
+    engine = DockerEngine(RunContext(run_id=f"t-{uuid.uuid4().hex[:8]}"))
+    try:
+        digest = await engine.publish(tiny_image, tiny_image, credentials=None, log_path=tmp_path / "push.log")
+    finally:
+        await engine.aclose()
     assert digest.startswith("sha256:")
     async with RegistryClient(registry.host, insecure=True) as client:
         assert await client.digest("ship/tiny", "abc123") == digest

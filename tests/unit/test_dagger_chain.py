@@ -18,8 +18,7 @@ from dagger.client.base import Type
 
 from pipeline.engines.base import Engine, RunContext
 from pipeline.engines.dagger import DaggerEngine, dagger_available
-from pipeline.engines.dagger_chain import (
-    CA_BUNDLE_PATH,
+from pipeline.engines.dagger.chain import (
     build_container,
     calls,
     describe_chain,
@@ -28,7 +27,8 @@ from pipeline.engines.dagger_chain import (
     job_chain,
     readiness_probe,
 )
-from pipeline.model.errors import EngineUnavailable, SecretMissing
+from pipeline.model.ca import CA_ENV_VARS, CA_PATH
+from pipeline.model.errors import EngineUnavailable, NotSupported, SecretMissing
 from pipeline.model.spec import (
     CacheMount,
     ContainerSpec,
@@ -413,17 +413,27 @@ def test_ca_bundle_is_copied_in_and_named_by_the_usual_variables(tmp_path: Path)
             "Container",
             "withFile",
             {
-                "path": CA_BUNDLE_PATH,
+                "path": CA_PATH,
                 "source": [("Query", "host", {}), ("Host", "file", {"path": str(bundle)})],
             },
         ),
         *[
-            ("Container", "withEnvVariable", {"name": var, "value": CA_BUNDLE_PATH})
-            for var in ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
+            ("Container", "withEnvVariable", {"name": var, "value": CA_PATH})
+            for var in CA_ENV_VARS
         ],
         WORKDIR_ROOT,
         PYTEST,
     ]
+
+
+def test_services_get_the_same_ca_bundle_and_variables_as_the_job(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.crt"
+    chain = job_chain(spec(services=(PG,)), aliases={}, ca_bundle=bundle, secrets={})
+    service_calls = describe_chain(chain.services[0][1])
+    text = "".join(service_calls)
+    assert f'with_file("{CA_PATH}", host().file("{bundle}"))' in text
+    for var in CA_ENV_VARS:
+        assert f'with_env_variable("{var}", "{CA_PATH}")' in text
 
 
 def test_full_spec_order_and_describe(tmp_path: Path) -> None:
@@ -444,11 +454,8 @@ def test_full_spec_order_and_describe(tmp_path: Path) -> None:
     assert lines[0].endswith('.as_service(args=["postgres", "-c", "fsync=off"], use_entrypoint=True)')
     assert lines[1:] == [
         'container().from_("python:3.11-slim")',
-        f'.with_file("{CA_BUNDLE_PATH}", host().file("{tmp_path}/ca.crt"))',
-        f'.with_env_variable("SSL_CERT_FILE", "{CA_BUNDLE_PATH}")',
-        f'.with_env_variable("PIP_CERT", "{CA_BUNDLE_PATH}")',
-        f'.with_env_variable("REQUESTS_CA_BUNDLE", "{CA_BUNDLE_PATH}")',
-        f'.with_env_variable("NODE_EXTRA_CA_CERTS", "{CA_BUNDLE_PATH}")',
+        f'.with_file("{CA_PATH}", host().file("{tmp_path}/ca.crt"))',
+        *[f'.with_env_variable("{var}", "{CA_PATH}")' for var in CA_ENV_VARS],
         '.with_env_variable("CI", "1")',
         '.with_mounted_cache("/root/.cache/pip", cache_volume("pip"), sharing=LOCKED)',
         '.with_service_binding("db", db)',
@@ -530,6 +537,23 @@ def test_a_session_that_is_not_there_is_engine_unavailable(
     # The SDK's process-wide connection is left clean for a later session.
     assert not SharedConnection().is_connected()
     assert SharedConnection()._session is None
+
+
+def test_what_dagger_cannot_do_says_what_to_use_instead(tmp_path: Path) -> None:
+    e = engine()
+
+    async def attempts() -> None:
+        assert await e.image_digest("python:3.11-slim") is None
+        with pytest.raises(NotSupported, match="--engine docker"):
+            await e.cache_volume_empty("pip")
+        with pytest.raises(NotSupported, match="--engine docker"):
+            await e.export_cache_volume("pip", tmp_path / "v.tar")
+        with pytest.raises(NotSupported, match="reproduce --shell needs --engine docker"):
+            await e.shell(
+                spec(), command=("sh",), log_path=tmp_path / "l", output_dir=tmp_path, announce=print
+            )
+
+    anyio.run(attempts)
 
 
 def test_availability_reasons(tmp_path: Path) -> None:

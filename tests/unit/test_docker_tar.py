@@ -6,9 +6,9 @@ import io
 import tarfile
 from pathlib import Path
 
-from pipeline.engines.docker_build import from_images
-from pipeline.engines.docker_tar import directory_tar, extract_output, matches, selected_files
-from pipeline.images import resolve_alias
+from pipeline.engines.docker.build import from_images
+from pipeline.engines.docker.tar import directory_tar, extract_output, matches, selected_files
+from pipeline.model.aliases import resolve_alias
 from pipeline.model.joblog import JobLog, LineSplitter
 from pipeline.model.secrets import Redactor
 from pipeline.model.spec import DirectoryMount

@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import io
 import tarfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -26,7 +25,9 @@ import docker
 import docker.errors
 from docker import APIClient
 
-from pipeline.engines.docker_errors import connect, docker_errors
+from pipeline.engines.docker.errors import connect, docker_errors
+from pipeline.engines.docker.execs import exec_output
+from pipeline.engines.docker.images import image_exists, pull
 from pipeline.model.errors import SlipwayError
 
 LABEL_ENV = "dev.slipway.deploy.env"  # distinct from dev.slipway.run: gc must not take these
@@ -176,17 +177,9 @@ class DockerHost:
     # -- releases -----------------------------------------------------------
 
     def ensure_image(self, ref: str) -> None:
-        """The release image, pulled by digest unless the daemon has it already."""
-        with docker_errors(f"find image {ref}"):
-            try:
-                self.api.inspect_image(ref)  # type: ignore[no-untyped-call]  # untyped in the stubs
-                return
-            except docker.errors.ImageNotFound:
-                pass
-            repo, _, digest = ref.partition("@")
-            for item in self.api.pull(repo, tag=digest or "latest", stream=True, decode=True):
-                if isinstance(item, dict) and "error" in item:
-                    raise DeployFailed(f"pulling {ref} failed: {item['error']}")
+        """The release image, pulled (by digest when it names one) unless the daemon has it."""
+        if not image_exists(self.api, ref):
+            pull(self.api, ref)
 
     def start_release(
         self,
@@ -273,15 +266,7 @@ class DockerHost:
 
     def _exec(self, container: str, argv: list[str]) -> tuple[int, str]:
         with docker_errors(f"exec in {container}"):
-            exec_id = self.api.exec_create(container, argv, stdout=True, stderr=True)["Id"]
-            out = self.api.exec_start(exec_id)
-            for _ in range(100):
-                info = self.api.exec_inspect(exec_id)
-                if not info.get("Running"):
-                    break
-                time.sleep(0.02)
-        text = out.decode("utf-8", errors="replace") if isinstance(out, bytes) else str(out)
-        return int(info.get("ExitCode") or 0), text
+            return exec_output(self.api, container, argv)
 
 
 def _script_tar() -> bytes:

@@ -9,7 +9,6 @@ all test groups of a run share one lookup-or-build behind a lock.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,12 +85,8 @@ async def ensure_test_image(ctx: JobContext) -> str:
         engine = ctx.run.engine
         log = ctx.run.report_dir / "logs" / "test-base-image.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        # Engines that can look an image up say so with image_digest (Dagger cannot;
-        # its own cache makes a repeated build of the same inputs instant).
-        lookup = getattr(engine, "image_digest", None)
-        found = lookup(image.tag) if lookup is not None else None
-        if inspect.isawaitable(found):
-            found = await found
+        # Dagger answers None (its own cache makes a repeated build of the same inputs instant).
+        found = await engine.image_digest(image.tag)
         if found:
             log.write_text(f"{image.tag} present ({found}), reused: dependencies unchanged\n")
             ref = image.tag

@@ -14,7 +14,8 @@ import time
 import anyio
 from docker import APIClient
 
-from pipeline.engines.docker_errors import call, close_stream
+from pipeline.engines.docker.errors import call
+from pipeline.engines.docker.execs import exec_stream
 from pipeline.model.joblog import JobLog
 from pipeline.model.spec import Readiness, ReadinessKind, ServiceSpec
 
@@ -101,14 +102,7 @@ async def _tcp_open(host: str, port: int) -> bool:
 
 async def _command_ok(api: APIClient, container: str, argv: tuple[str, ...]) -> bool:
     def probe() -> bool:
-        exec_id = api.exec_create(container, list(argv), stdout=True, stderr=True)["Id"]
-        output = api.exec_start(exec_id, stream=True)
-        try:
-            for _ in output:
-                pass  # drained: the exit code is set once the process is done
-        finally:
-            close_stream(output)
-        return bool(api.exec_inspect(exec_id).get("ExitCode") == 0)
+        return exec_stream(api, container, argv, lambda _chunk: None) == 0
 
     return await call("run a readiness command", probe)
 

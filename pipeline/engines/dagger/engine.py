@@ -1,9 +1,12 @@
 """The Dagger engine: runs a container spec as a Dagger query (dagger-io).
 
-The spec becomes a lazy chain in ``dagger_chain`` (pure, testable without an
+The spec becomes a lazy chain in ``chain`` (pure, testable without an
 engine); this module evaluates it in one engine session per ``DaggerEngine``,
 writes the output to the job's log through the run's redactor, and maps the
-SDK's exceptions to ours in one place (``_dagger_errors``).
+SDK's exceptions to ours in one place (``_dagger_errors``): a session that cannot
+start or be reached is ``EngineUnavailable``; a query that fails (an image that
+cannot be pulled, a host path that is not there) is ``EngineJobError``, which
+fails that job alone.
 
 How a run goes, and why:
 
@@ -22,6 +25,9 @@ How a run goes, and why:
   that ran, failed or not (``expect=ANY`` keeps its file system).
 - CPU and memory limits have no Dagger counterpart per container: ignored, and
   ``describe`` says so.
+- Not here: a lookup of an image by tag (Dagger addresses what it built by ID;
+  ``image_digest`` answers None), cache volume archives and an interactive shell
+  (``NotSupported``, naming ``--engine docker``).
 """
 
 from __future__ import annotations
@@ -30,16 +36,17 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 import anyio
 import dagger
+from dagger import dag
 
 from pipeline.engines.base import RunContext, RunResult
-from pipeline.engines.dagger_chain import (
+from pipeline.engines.dagger.chain import (
     Chain,
     build_container,
     describe_chain,
@@ -49,9 +56,9 @@ from pipeline.engines.dagger_chain import (
     with_command,
 )
 from pipeline.engines.select import dagger_session
-from pipeline.model.errors import EngineUnavailable, SlipwayError
+from pipeline.model.errors import EngineJobError, EngineUnavailable, NotSupported
 from pipeline.model.secrets import MASK, resolve
-from pipeline.model.spec import ContainerSpec, ImageBuild, Readiness
+from pipeline.model.spec import ContainerSpec, Credentials, ImageBuild, Readiness
 
 INSTALL_HELP = (
     "run Slipway under `dagger run python -m pipeline ...`, install the Dagger CLI "
@@ -60,7 +67,13 @@ INSTALL_HELP = (
 )
 
 
-class DaggerJobFailed(SlipwayError):
+_NO_VOLUME_ARCHIVES = (
+    "cache volume archives need --engine docker; the Dagger engine keeps its cache "
+    "volumes itself (job results and the S3 store work the same on both)"
+)
+
+
+class DaggerJobFailed(EngineJobError):
     """A Dagger step outside the job's own commands failed (a build, a probe)."""
 
 
@@ -97,10 +110,10 @@ async def _dagger_errors(what: str) -> AsyncIterator[None]:
     except (dagger.ClientConnectionError, dagger.TransportError) as exc:
         raise EngineUnavailable(f"cannot reach the Dagger engine to {what} ({exc}): {INSTALL_HELP}") from exc
     except dagger.QueryError as exc:
-        # An image that cannot be pulled, a host path that is not there...
-        raise EngineUnavailable(f"Dagger could not {what}: {exc}") from exc
+        # An image that cannot be pulled, a host path that is not there: this job's.
+        raise EngineJobError(f"Dagger could not {what}: {exc}") from exc
     except dagger.DaggerError as exc:
-        raise EngineUnavailable(f"Dagger failed to {what}: {exc}") from exc
+        raise EngineJobError(f"Dagger failed to {what}: {exc}") from exc
 
 
 class DaggerEngine:
@@ -170,7 +183,7 @@ class DaggerEngine:
         lines: list[str] = []
         for svc_spec, svc in chain.services:
             lines.append(f"service {svc_spec.name} = " + "".join(_inline(svc, {})))
-            probe = readiness_probe(svc_spec, self._aliases, svc, self._built)
+            probe = readiness_probe(svc_spec, self._aliases, svc, self._built, self._ca_bundle)
             if probe is not None:
                 lines.append(f"probe {svc_spec.name} = " + "".join(_inline(probe, labels)))
         lines.extend(describe_chain(full_chain(chain.container, spec.commands), labels))
@@ -210,6 +223,52 @@ class DaggerEngine:
             self._built[ref] = ctr
             log.write(f"built {ref} in {time.monotonic() - started:.1f}s\n")
         return ref
+
+    async def image_digest(self, ref: str) -> str | None:
+        """None: Dagger keeps images by ID in its engine, not by a tag it could look up;
+        a repeated build of the same inputs is answered by its own cache."""
+        return None
+
+    async def publish(
+        self, built: str, dest: str, *, credentials: Credentials | None, log_path: Path
+    ) -> str:
+        """``container.with_registry_auth(...).publish(dest)`` on the container ``build_image``
+        built; the password is a Dagger secret, never a plain string in the query."""
+        if built not in self._built:
+            raise EngineJobError(f"{built} was not built by this Dagger session")
+        ctr = self._built[built]
+        async with _dagger_errors(f"publish {dest}"):
+            if credentials is not None:
+                secret = dag.set_secret("slipway-registry-password", credentials.password)
+                host = dest.partition("/")[0]  # host[:port] of host/repo:tag
+                ctr = ctr.with_registry_auth(host, credentials.username, secret)
+            published = await ctr.publish(dest)  # "host/repo:tag@sha256:..."
+        with log_path.open("a", encoding="utf-8") as log:
+            log.write(self._redact(f"published {published}\n"))
+        return published.rsplit("@", 1)[-1]
+
+    async def cache_volume_empty(self, cache: str) -> bool:
+        raise NotSupported(_NO_VOLUME_ARCHIVES)
+
+    async def export_cache_volume(self, cache: str, dest: Path) -> None:
+        raise NotSupported(_NO_VOLUME_ARCHIVES)
+
+    async def import_cache_volume(self, cache: str, tar: Path) -> None:
+        raise NotSupported(_NO_VOLUME_ARCHIVES)
+
+    async def shell(
+        self,
+        spec: ContainerSpec,
+        *,
+        command: Sequence[str],
+        log_path: Path,
+        output_dir: Path,
+        announce: Callable[[str], None],
+    ) -> int:
+        raise NotSupported(
+            "reproduce --shell needs --engine docker: the Dagger engine here gives no "
+            "interactive terminal into a job's container"
+        )
 
     async def run(self, spec: ContainerSpec, *, log_path: Path, output_dir: Path) -> RunResult:
         """Run the spec's commands in order, stop at the first failure, export outputs."""
@@ -262,7 +321,7 @@ class DaggerEngine:
                 except TimeoutError:
                     log.write(f"service {svc_spec.name} did not start within {ready.timeout_s}s\n")
                     return 1, None
-                probe = readiness_probe(svc_spec, self._aliases, svc, self._built)
+                probe = readiness_probe(svc_spec, self._aliases, svc, self._built, self._ca_bundle)
                 if probe is not None:
                     try:
                         async with _dagger_errors(f"probe service {svc_spec.name}"):

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 import docker
 import docker.errors
 
-from pipeline.engines.base import LABEL_PID, LABEL_RUN
-from pipeline.engines.docker import LABEL_HOST
-from pipeline.engines.docker_errors import connect, docker_errors
+from pipeline.engines.base import LABEL_HOST, LABEL_PID, LABEL_RUN
+from pipeline.engines.docker.errors import connect, docker_errors
 
 
 @dataclass(slots=True)

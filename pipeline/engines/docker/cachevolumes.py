@@ -1,4 +1,4 @@
-"""What the cache needs from the Docker daemon: image ids, and cache volumes as tar files.
+"""Shared cache volumes as tar files, for the job cache's volume sync.
 
 A named volume's content leaves and enters through a helper container that mounts it
 and is never started: the daemon serves ``get_archive`` / ``put_archive`` on a created
@@ -17,9 +17,10 @@ from pathlib import Path
 import docker.errors
 from docker import APIClient
 
-from pipeline.engines.docker_errors import docker_errors
-from pipeline.engines.docker_volumes import LABEL_CACHE, slug, volume_name
-from pipeline.images import DEFAULT_ALIASES
+from pipeline.engines.docker.errors import docker_errors
+from pipeline.engines.docker.images import image_id
+from pipeline.engines.docker.volumes import LABEL_CACHE, slug, volume_name
+from pipeline.model.aliases import DEFAULT_ALIASES
 from pipeline.model.spec import CacheMount
 
 # Where the helper mounts the volume; the archive's top directory is its base name.
@@ -27,19 +28,8 @@ MOUNT_DIR = "/slipway"
 MOUNT_PATH = f"{MOUNT_DIR}/volume"
 
 
-def image_id(api: APIClient, ref: str) -> str | None:
-    """The local image's id (a digest of its config), or None if it is not here."""
-    with docker_errors(f"inspect image {ref}"):
-        try:
-            info = api.inspect_image(ref)  # type: ignore[no-untyped-call]  # untyped in the stubs
-        except docker.errors.ImageNotFound:
-            return None
-    value = info.get("Id") if isinstance(info, dict) else None
-    return value if isinstance(value, str) and value else None
-
-
 def shared_volume(cache: str) -> str:
-    """The Docker volume of the shared or locked cache ``cache`` (see ``docker_volumes``)."""
+    """The Docker volume of the shared or locked cache ``cache`` (see ``volumes``)."""
     return volume_name(CacheMount(name=cache, path=MOUNT_PATH), "", "")
 
 

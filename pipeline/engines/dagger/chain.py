@@ -26,6 +26,8 @@ import dagger
 from dagger import dag
 from dagger.client.base import Enum, Input, Type
 
+from pipeline.model.aliases import resolve_alias
+from pipeline.model.ca import CA_PATH, ca_env
 from pipeline.model.secrets import MASK
 from pipeline.model.spec import (
     CacheMount,
@@ -37,11 +39,6 @@ from pipeline.model.spec import (
     ServiceSpec,
     Sharing,
 )
-
-# Where the host's CA bundle lands, and the variables that make pip, requests,
-# OpenSSL and Node trust it (a proxy, or a corporate CA, re-signs TLS).
-CA_BUNDLE_PATH = "/usr/local/share/slipway/ca-bundle.crt"
-CA_BUNDLE_VARS = ("SSL_CERT_FILE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
 
 _SHARING = {
     Sharing.SHARED: dagger.CacheSharingMode.SHARED,
@@ -60,11 +57,6 @@ _PROBE_SCRIPT = (
 )
 
 
-def resolve_ref(ref: str, aliases: Mapping[str, str]) -> str:
-    """The reference actually pulled: a logical name mapped to a local image, or itself."""
-    return aliases.get(ref, ref)
-
-
 def host_path(path: Path) -> str:
     # Dagger resolves relative host paths against the session's workdir, which
     # under `dagger run` need not be ours: always hand it absolute paths.
@@ -80,7 +72,7 @@ def image_container(
     live in the engine, addressed by ID, not by a name ``from_`` could pull.
     """
     if isinstance(image, ImageRef):
-        ref = resolve_ref(image.ref, aliases)
+        ref = resolve_alias(image.ref, aliases)
         if built and ref in built:
             return built[ref]
         return dag.container().from_(ref)
@@ -104,11 +96,24 @@ def with_cache(ctr: dagger.Container, cache: CacheMount) -> dagger.Container:
     return ctr.with_mounted_cache(cache.path, dag.cache_volume(cache.name), sharing=_SHARING[cache.sharing])
 
 
+def with_ca(ctr: dagger.Container, ca_bundle: Path | None) -> dagger.Container:
+    """The CA bundle copied in and named by every variable tools read (jobs and services)."""
+    if ca_bundle is None:
+        return ctr
+    ctr = ctr.with_file(CA_PATH, dag.host().file(host_path(ca_bundle)))
+    for var, value in ca_env():
+        ctr = ctr.with_env_variable(var, value)
+    return ctr
+
+
 def service_container(
-    svc: ServiceSpec, aliases: Mapping[str, str], built: Mapping[str, dagger.Container] | None = None
+    svc: ServiceSpec,
+    aliases: Mapping[str, str],
+    built: Mapping[str, dagger.Container] | None = None,
+    ca_bundle: Path | None = None,
 ) -> dagger.Container:
     """The service's container before it becomes a ``Service``; the probe starts from it."""
-    ctr = image_container(svc.image, aliases, built)
+    ctr = with_ca(image_container(svc.image, aliases, built), ca_bundle)
     for key, value in svc.env:
         ctr = ctr.with_env_variable(key, value)
     return ctr
@@ -120,6 +125,7 @@ def service(
     built: Mapping[str, dagger.Container] | None = None,
     *,
     owner: str = "",
+    ca_bundle: Path | None = None,
 ) -> dagger.Service:
     """A ``Service``; Dagger health-checks its exposed port before a client may use it.
 
@@ -131,7 +137,7 @@ def service(
     Dagger runs one instance per identical service in a session, and a job
     that stops its services must not stop another job's.
     """
-    ctr = service_container(svc, aliases, built)
+    ctr = service_container(svc, aliases, built, ca_bundle)
     if owner:
         ctr = ctr.with_env_variable("SLIPWAY_SERVICE_OWNER", owner)
     if svc.port is not None:
@@ -144,6 +150,7 @@ def readiness_probe(
     aliases: Mapping[str, str],
     bound: dagger.Service,
     built: Mapping[str, dagger.Container] | None = None,
+    ca_bundle: Path | None = None,
 ) -> dagger.Container | None:
     """A container that retries the service's readiness command until it passes.
 
@@ -162,7 +169,7 @@ def readiness_probe(
         interval=readiness.interval_s,
     )
     return (
-        service_container(svc, aliases, built)
+        service_container(svc, aliases, built, ca_bundle)
         .with_service_binding(svc.name, bound)
         .with_exec(["sh", "-c", script, f"probe-{svc.name}", *readiness.command])
     )
@@ -194,18 +201,14 @@ def job_chain(
     ``pipeline.model.secrets.resolve``); ``describe`` passes placeholders. CPU and
     memory limits have no Dagger counterpart per container and are not applied.
     """
-    ctr = image_container(spec.image, aliases, built)
-    if ca_bundle is not None:
-        ctr = ctr.with_file(CA_BUNDLE_PATH, dag.host().file(host_path(ca_bundle)))
-        for var in CA_BUNDLE_VARS:
-            ctr = ctr.with_env_variable(var, CA_BUNDLE_PATH)
+    ctr = with_ca(image_container(spec.image, aliases, built), ca_bundle)
     for key, value in spec.env:
         ctr = ctr.with_env_variable(key, value)
     for cache in spec.caches:
         ctr = with_cache(ctr, cache)
     bound: list[tuple[ServiceSpec, dagger.Service]] = []
     for svc_spec in spec.services:
-        svc = service(svc_spec, aliases, built, owner=spec.name)
+        svc = service(svc_spec, aliases, built, owner=spec.name, ca_bundle=ca_bundle)
         bound.append((svc_spec, svc))
         ctr = ctr.with_service_binding(svc_spec.name, svc)
     for mount in spec.directories:

@@ -1,8 +1,10 @@
 """The one place where docker-py and requests errors become Slipway's errors.
 
-Everything that talks to the daemon runs inside ``docker_errors(...)``, so a
-stopped daemon, a missing image or a refused API call reaches the user as an
-``EngineUnavailable`` whose message says what to do, never as a traceback.
+Everything that talks to the daemon runs inside ``docker_errors(...)`` (or ``call``):
+a daemon that cannot be reached is ``EngineUnavailable`` (the run stops, exit 2);
+anything the daemon answers with (an unknown image, a refused create, an API
+error) is ``EngineJobError``: the job that asked fails, with a message that says
+what to do, and the other jobs go on.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import docker.errors
 import requests.exceptions
 from docker.types import CancellableStream
 
-from pipeline.model.errors import EngineUnavailable, SlipwayError
+from pipeline.model.errors import EngineJobError, EngineUnavailable, SlipwayError
 
 # Streams (exec output, builds) may be silent for minutes; reads must not time out.
 CLIENT_TIMEOUT_S = 900
@@ -52,20 +54,20 @@ def missing_image_help(ref: str, logical: str | None = None) -> str:
 
 def translate(exc: BaseException, what: str, environ: Mapping[str, str] | None = None) -> SlipwayError | None:
     """Our error for a docker-py/requests exception, or None if it is not theirs."""
-    if isinstance(exc, docker.errors.ImageNotFound):
-        return EngineUnavailable(f"{what}: {missing_image_help(_explain(exc))}")
-    if isinstance(exc, requests.exceptions.ConnectionError | ConnectionError):
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout | ConnectionError):
         return EngineUnavailable(daemon_help(environ))
+    if isinstance(exc, docker.errors.ImageNotFound):
+        return EngineJobError(f"{what}: {missing_image_help(_explain(exc))}")
     if isinstance(exc, docker.errors.APIError):
-        return EngineUnavailable(f"docker refused to {what}: {_explain(exc)}")
+        return EngineJobError(f"docker refused to {what}: {_explain(exc)}")
     if isinstance(exc, docker.errors.DockerException):
         # from_env() raises a bare DockerException when the socket is not there.
         text = str(exc)
         if "Error while fetching server API version" in text or "Connection" in text:
             return EngineUnavailable(daemon_help(environ))
-        return EngineUnavailable(f"docker could not {what}: {text}")
+        return EngineJobError(f"docker could not {what}: {text}")
     if isinstance(exc, requests.exceptions.RequestException):
-        return EngineUnavailable(f"docker could not {what}: {exc}; {daemon_help(environ)}")
+        return EngineJobError(f"docker could not {what}: {exc}")
     return None
 
 

@@ -1,4 +1,4 @@
-"""Images for the Docker engine: alias resolution, offline FROM lines, builds.
+"""Dockerfile builds on the Docker engine: offline FROM lines, then the build itself.
 
 With no registry, ``FROM python:3.11-slim`` cannot be pulled; tagging the alias
 target (``slipway/python:3.11``) as ``python:3.11-slim`` first lets unmodified
@@ -11,13 +11,13 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import docker.errors
 from docker import APIClient
 from docker.utils import parse_repository_tag
 
-from pipeline.engines.docker_errors import docker_errors, missing_image_help
-from pipeline.images import resolve_alias
-from pipeline.model.errors import EngineUnavailable, ImageBuildFailed
+from pipeline.engines.docker.errors import docker_errors, missing_image_help
+from pipeline.engines.docker.images import image_exists
+from pipeline.model.aliases import resolve_alias
+from pipeline.model.errors import EngineJobError, ImageBuildFailed
 from pipeline.model.joblog import JobLog
 from pipeline.model.spec import ImageBuild
 
@@ -39,29 +39,6 @@ def from_images(dockerfile_text: str) -> list[str]:
     return images
 
 
-def image_exists(api: APIClient, ref: str) -> bool:
-    with docker_errors(f"inspect image {ref}"):
-        try:
-            api.inspect_image(ref)  # type: ignore[no-untyped-call]  # untyped in the stubs
-        except docker.errors.ImageNotFound:
-            return False
-    return True
-
-
-def ensure_image(api: APIClient, logical: str, aliases: Mapping[str, str], log: JobLog) -> str:
-    """The local image to run for ``logical``: its alias target, pulled if it is missing."""
-    ref = resolve_alias(logical, aliases)
-    if image_exists(api, ref):
-        return ref
-    log.engine(f"image {ref} not present locally, pulling")
-    repo, tag = parse_repository_tag(ref)
-    try:
-        api.pull(repo, tag=tag or "latest")
-    except (docker.errors.APIError, docker.errors.NotFound) as exc:
-        raise EngineUnavailable(missing_image_help(ref, logical)) from exc
-    return ref
-
-
 def tag_aliased_bases(api: APIClient, dockerfile: Path, aliases: Mapping[str, str], log: JobLog) -> None:
     """Tag alias targets as the logical names the Dockerfile's FROM lines use."""
     if not dockerfile.is_file():
@@ -71,7 +48,7 @@ def tag_aliased_bases(api: APIClient, dockerfile: Path, aliases: Mapping[str, st
         if target == logical or image_exists(api, logical):
             continue
         if not image_exists(api, target):
-            raise EngineUnavailable(missing_image_help(target, logical))
+            raise EngineJobError(missing_image_help(target, logical))
         repo, tag = parse_repository_tag(logical)
         with docker_errors(f"tag {target} as {logical}"):
             api.tag(target, repo, tag=tag or "latest")

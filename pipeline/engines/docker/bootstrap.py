@@ -2,7 +2,7 @@
 
 Where no registry is reachable (our machines, air-gapped runners) the example's
 images (``python:3.11-slim``, ``postgres:15``, ``node:20-slim``) cannot be pulled.
-``bootstrap`` builds look-alikes from a Debian mirror, and ``DEFAULT_ALIASES``
+``bootstrap`` builds look-alikes from a Debian mirror, and ``pipeline.model.aliases``
 maps the logical names to them. Every step is skipped when its image exists, so
 a warm bootstrap takes seconds.
 """
@@ -15,14 +15,15 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import docker.errors
 
-from pipeline.engines.docker_errors import connect, docker_errors
+from pipeline.engines.docker.errors import connect, docker_errors
+from pipeline.engines.docker.images import image_exists
 from pipeline.model.errors import EngineUnavailable, ImageBuildFailed
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -30,28 +31,7 @@ DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 # /var/tmp survives reboots: a finished rootfs is reused instead of debootstrapped again.
 DEFAULT_ROOTFS_DIR = Path("/var/tmp/slipway")  # noqa: S108
 
-# Logical image (what Dockerfiles and pipeline.yaml say) -> image bootstrap builds.
-DEFAULT_ALIASES: dict[str, str] = {
-    "python:3.11-slim": "slipway/python:3.11",
-    "node:20-slim": "slipway/node:20",
-    "postgres:15": "slipway/postgres:15",
-}
-
 LABEL_BOOTSTRAP = "dev.slipway.bootstrap"
-
-
-def resolve_alias(ref: str, aliases: Mapping[str, str]) -> str:
-    """The local image a logical reference stands for (itself when it has no alias).
-
-    A reference without a tag also matches its ``:latest`` alias, as docker does.
-    """
-    if ref in aliases:
-        return aliases[ref]
-    last = ref.rsplit("/", 1)[-1]
-    if ":" not in last and "@" not in last and f"{ref}:latest" in aliases:
-        return aliases[f"{ref}:latest"]
-    return ref
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BaseImage:
@@ -185,10 +165,6 @@ BASE_IMAGES: tuple[BaseImage, ...] = (
     ),
 )
 
-# Aliases for the optional images, for pipeline.yaml to opt into.
-OPTIONAL_ALIASES: dict[str, str] = {"python:3.13-slim": "slipway/python:3.13"}
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BootstrapStep:
     """What bootstrap did for one image: ``built`` or ``reused``, and how long it took."""
@@ -226,11 +202,11 @@ def bootstrap(
     imported: set[str] = set()
     for base in wanted:
         start = time.monotonic()
-        if not rebuild and _image_exists(client, base.tag):
+        if not rebuild and image_exists(client.api, base.tag):
             echo(f"{base.tag} present, reused")
             steps.append(BootstrapStep(image=base.tag, action="reused", seconds=0.0))
             continue
-        if base.rootfs_tag not in imported and (rebuild or not _image_exists(client, base.rootfs_tag)):
+        if base.rootfs_tag not in imported and (rebuild or not image_exists(client.api, base.rootfs_tag)):
             echo(f"building {base.rootfs_tag} (debootstrap {base.suite} from {mirror})")
             _import_rootfs(client, base.suite, rootfs_dir / base.suite, mirror, echo)
             imported.add(base.rootfs_tag)  # --rebuild: once per suite, not per image
@@ -242,20 +218,6 @@ def bootstrap(
         echo(f"{base.tag} built in {seconds:.0f}s")
         steps.append(BootstrapStep(image=base.tag, action="built", seconds=seconds))
     return steps
-
-
-def missing_images(client: docker.DockerClient, aliases: Mapping[str, str] = DEFAULT_ALIASES) -> list[str]:
-    """Alias targets that are not present locally (what ``doctor`` reports)."""
-    return [target for target in sorted(set(aliases.values())) if not _image_exists(client, target)]
-
-
-def _image_exists(client: docker.DockerClient, tag: str) -> bool:
-    with docker_errors(f"inspect image {tag}"):
-        try:
-            client.images.get(tag)
-        except docker.errors.ImageNotFound:
-            return False
-    return True
 
 
 def _import_rootfs(client: docker.DockerClient, suite: str, target: Path, mirror: str, echo: Echo) -> None:

@@ -25,8 +25,8 @@ _LOG_TAIL_BYTES = 512 * 1024  # of a failed job's log read for excerpts: a failu
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _PYTEST_HEADER = re.compile(r"^_{3,} (.+?) _{3,}$")
 # Where a failure's block ends: the next block, the next "=== ... ===" section, or the
-# "- generated xml file" line pytest prints after the last one.
-_PYTEST_END = re.compile(r"^(?:_{3,} .+ _{3,}|={3,}.*={3,}|- generated xml file: .*)$")
+# "--- generated xml file: ... ---" line pytest prints after the last one.
+_PYTEST_END = re.compile(r"^(?:_{3,} .+ _{3,}|={3,}.*={3,}|-+ generated xml file: .*)$")
 
 
 def _float(value: object) -> float:
@@ -116,7 +116,7 @@ pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px
 pre.command { background: #0d1117; color: #e6edf3; border-color: #0d1117; }
 .facts { color: var(--muted); margin: 0; }
 .badge { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12px; font-weight: 600;
-         color: #fff; vertical-align: middle; }
+         color: #fff; vertical-align: middle; white-space: nowrap; }
 .success { background: var(--ok); } .failed { background: var(--fail); }
 .cached { background: var(--cached); }
 .skipped, .unknown { background: var(--skip); } .interrupted { background: #9a6700; }
@@ -129,6 +129,7 @@ pre.command { background: #0d1117; color: #e6edf3; border-color: #0d1117; }
 .alert.warn { border-color: #9a6700; background: #fff8c5; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+td.wrap { overflow-wrap: anywhere; }  /* node ids have no spaces; only they may break anywhere */
 th { background: var(--soft); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.critical td:first-child { font-weight: 700; }
@@ -206,15 +207,17 @@ _TEMPLATE = """<!DOCTYPE html>
 
 <h2 id="jobs">Jobs ({{ jobs | length }})</h2>
 <table>
-<thead><tr><th>job</th><th>stage</th><th>kind</th><th>status</th><th class="num">starts at</th>
+<thead><tr><th>job</th>{% if merged %}<th>run</th>{% endif %}<th>stage</th><th>kind</th><th>status</th>
+<th class="num">starts at</th>
 <th class="num">duration</th><th class="num">tests</th><th>detail</th><th>log</th></tr></thead>
 <tbody>
 {% for job in jobs %}<tr class="{{ 'critical' if job.critical else '' }}">
-<td>{{ job.name }}{% if job.critical %} ★{% endif %}</td><td>{{ job.stage }}</td><td>{{ job.kind }}</td>
+<td>{{ job.name }}{% if job.critical %} ★{% endif %}</td>{% if merged %}<td>{{ job.run }}</td>{% endif %}
+<td>{{ job.stage }}</td><td>{{ job.kind }}</td>
 <td><span class="badge {{ job.status_class }}">{{ job.status }}</span></td>
 <td class="num">{{ job.offset }}</td><td class="num">{{ job.duration }}</td>
 <td class="num">{{ job.tests }}</td>
-<td>{{ job.detail }}</td><td>{% if job.log %}<a href="{{ job.log }}">log</a>{% endif %}</td></tr>
+<td class="wrap">{{ job.detail }}</td><td>{% if job.log %}<a href="{{ job.log }}">log</a>{% endif %}</td></tr>
 {% endfor %}
 </tbody>
 </table>
@@ -377,6 +380,7 @@ def render_html(
         job_rows.append(
             {
                 "name": name + (f" ({job['shard']})" if job.get("shard") else ""),
+                "run": str(job.get("run_id") or ""),
                 "stage": str(job.get("stage") or ""),
                 "kind": str(job.get("kind") or ""),
                 "status": job_status,

@@ -89,6 +89,7 @@ class JobSpan:
     run_id: str | None = None
     needs: tuple[str, ...] = ()
     workers: tuple[WorkerSpan, ...] = ()
+    worker_count: int | None = None  # xdist workers, when only their number is known
 
     @property
     def label(self) -> str:
@@ -174,6 +175,7 @@ def timeline_from_report(report: Mapping[str, Any]) -> Timeline:
                 run_id=run_id,
                 needs=tuple(str(n) for n in job.get("needs") or []),
                 workers=workers,
+                worker_count=job["workers"] if isinstance(job.get("workers"), int) else None,
             )
         )
     ends = [j.end_s for j in jobs if j.end_s is not None]
@@ -460,13 +462,18 @@ def _job_bar(
         note = f"{note} {job.status}" if ran else job.status
         if job.status == "skipped" and job.detail in ("cancelled", "interrupted"):
             note = f"skipped ({job.detail})"
+    if ran and job.worker_count and not job.workers:
+        note += f" · {job.worker_count} workers"
+    # After the bar; inside it, in white, when the bar runs up to the picture's edge.
+    inside = x + w + 6 + _text_width(note, 11) > _WIDTH - _MARGIN and w > _text_width(note, 11) + 12
     add(
         _Text(
-            x=x + w + 6,
+            x=x + w - 6 if inside else x + w + 6,
             y=bar_y + _BAR - 4,
             text=note,
             size=11,
-            fill=_color(job.status) if job.status == "failed" else _MUTED,
+            fill="#ffffff" if inside else (_color(job.status) if job.status == "failed" else _MUTED),
+            anchor="end" if inside else "start",
             bold=job.status == "failed",
         )
     )

@@ -33,10 +33,10 @@ from pipeline.config import load_config
 from pipeline.config.model import PytestStage
 from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
-from pipeline.engines.open import ca_bundle
 from pipeline.model.secrets import Redactor
 from pipeline.plan import Job
 from pipeline.reports import junit
+from pipeline.run.engine import ca_bundle
 from pipeline.stages.base import PipelineRun, RunOptions
 from pipeline.stages.pytest import stage as pytest_stage
 from pipeline.stages.pytest.image import ensure_test_image
@@ -68,7 +68,6 @@ async def run_one_container(config_path: Path, workers: str, out: Path) -> tuple
     run = PipelineRun(
         config=config,
         engine=engine,
-        engine_name="docker",
         run_id="bench",
         report_dir=out,
         redactor=redactor,

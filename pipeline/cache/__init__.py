@@ -1,16 +1,16 @@
-"""Caches that outlive the runner: job-result entries, cache volumes and durable JSON,
-in a local directory and optionally an S3-compatible bucket.
+"""Caches that outlive the runner: keys and stores only.
 
-The scheduler computes a job's key with ``job_key``; a hit is restored with
-``Store.get(key).extract(dir)``, a success is saved with ``Store.put``. Every store
-is best-effort: it logs and returns None/False, it never raises into a run.
+Job-result entries, cache volume archives and durable JSON, in a local directory
+and optionally an S3-compatible bucket. A job's key is ``job_key``; a hit is
+restored with ``Store.get(key).extract(dir)``, a success is saved with
+``Store.put`` (the run's job cache, ``pipeline.run.jobcache``, does both). Every
+store is best-effort: it logs and returns None/False, it never raises into a run.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeline.cache.admin import CacheRow, format_size, ls, parse_duration, parse_size, prune
 from pipeline.cache.durable import durations_name, load_json, releases_name, save_json
 from pipeline.cache.entries import EntryStore
 from pipeline.cache.keys import (
@@ -49,7 +49,6 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "IGNORED_DIRS",
-    "CacheRow",
     "Entry",
     "EntryInfo",
     "EntryStore",
@@ -64,16 +63,11 @@ __all__ = [
     "default_cache_dir",
     "durations_name",
     "files_digest",
-    "format_size",
     "input_files",
     "job_key",
     "load_json",
-    "ls",
     "open_store",
-    "parse_duration",
     "parse_s3_url",
-    "parse_size",
-    "prune",
     "prune_volume_archives",
     "releases_name",
     "restore_volume_archive",

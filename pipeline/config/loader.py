@@ -50,6 +50,18 @@ class Config:
     def project_root(self) -> Path:
         return (self.base_dir / self.model.project.root).resolve()
 
+    def ca_bundle(self) -> Path | None:
+        """The configured CA bundle, relative to pipeline.yaml; a missing file is a config error."""
+        if self.model.ca_bundle is None:
+            return None
+        path = (self.base_dir / self.model.ca_bundle).resolve()
+        if not path.is_file():
+            raise ConfigError(
+                f"{self.loaded.where_value(('ca_bundle',))}: ca_bundle: {path} does not exist; "
+                "point it at your CA bundle (Debian: /etc/ssl/certs/ca-certificates.crt) or remove it"
+            )
+        return path
+
     def stage(self, name: str) -> StageBase:
         for stage in self.model.stages:
             if stage.name == name:

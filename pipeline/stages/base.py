@@ -8,6 +8,7 @@ the model): ``specs`` says which containers a job needs without running them
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -54,7 +55,6 @@ class RunOptions:
 class PipelineRun:
     config: Config
     engine: Engine
-    engine_name: str
     run_id: str
     report_dir: Path
     redactor: Redactor
@@ -63,6 +63,8 @@ class PipelineRun:
     # Durable data (test durations, release history, job results); None: not configured.
     store: Store | None = None
     jobs: tuple[Job, ...] = ()  # the plan's jobs (stages that share a budget look at them)
+    # Each job's duration in the last run, read once when the run starts (the CPU budget).
+    last_durations: Mapping[str, float] = field(default_factory=dict)
 
     def for_job(self, job: Job) -> JobContext:
         return JobContext(run=self, job=job, stage=self.config.stage(job.stage))

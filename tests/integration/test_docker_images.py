@@ -8,7 +8,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from pipeline.doctor import collect_checks, run_doctor
+from pipeline.commands.doctor import collect_checks, run_doctor
 from pipeline.engines.docker import DockerEngine
 from pipeline.engines.docker.bootstrap import BASE_IMAGES, bootstrap
 from pipeline.model.spec import ContainerSpec, ImageRef

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.cache import LocalStore, TieredStore
-from pipeline.cache.jobs import KEY_PREFIX, open_job_cache
-from pipeline.cache.runstore import describe_store, open_run_store
 from pipeline.config import Config, load_config
 from pipeline.model.errors import UsageError
 from pipeline.model.secrets import Redactor
 from pipeline.plan import Job, Shard
+from pipeline.run.jobcache import KEY_PREFIX, open_job_cache
+from pipeline.run.stores import describe_store, open_run_store
 from pipeline.stages import command
 from pipeline.stages.base import PipelineRun, RunOptions
 
@@ -61,7 +61,6 @@ def make_run(config: Config, report_dir: Path, engine: object, store: object) ->
     return PipelineRun(
         config=config,
         engine=engine,  # type: ignore[arg-type]
-        engine_name="docker",
         run_id="r1",
         report_dir=report_dir,
         redactor=Redactor(),

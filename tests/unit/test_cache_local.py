@@ -16,21 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cache import (
-    InvalidKey,
-    LocalStore,
-    Store,
-    durations_name,
-    load_json,
-    ls,
-    parse_duration,
-    parse_size,
-    prune,
-    save_json,
-)
+from pipeline.cache import InvalidKey, LocalStore, Store, durations_name, load_json, save_json
 from pipeline.cache.archive import sha256_file
 from pipeline.cache.entries import ORPHAN_GRACE
 from pipeline.cache.store import Entry
+from pipeline.commands.cache import ls, parse_duration, parse_size, prune
 from pipeline.model.errors import UsageError
 
 pytestmark = pytest.mark.unit

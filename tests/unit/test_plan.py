@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
+from pipeline.commands.cli import main
 from pipeline.config import load_config
 from pipeline.model.errors import UsageError
 from pipeline.plan import Shard, build_plan

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.commands.reproduce import find_job
 from pipeline.config import load_config
 from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
@@ -21,7 +22,6 @@ from pipeline.model.outcome import JobStatus
 from pipeline.model.secrets import Redactor
 from pipeline.plan import build_plan
 from pipeline.reports.merge import merge_reports
-from pipeline.reproduce import find_job
 from pipeline.stages.base import JobContext, PipelineRun, RunOptions
 from pipeline.stages.pytest import stage
 
@@ -59,7 +59,7 @@ def run(tmp_path: Path) -> PipelineRun:
     config = load_config(tmp_path / "pipeline.yaml", environ={})
     plan = build_plan(config)
     ctx = RunContext(run_id="t", redactor=Redactor())
-    return PipelineRun(config=config, engine=DockerEngine(ctx), engine_name="docker", run_id="t",
+    return PipelineRun(config=config, engine=DockerEngine(ctx), run_id="t",
                        report_dir=tmp_path / "out", redactor=ctx.redactor,
                        options=RunOptions(total_cpus=4), jobs=plan.jobs)
 

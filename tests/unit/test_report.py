@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
+from pipeline.commands.cli import main
 from pipeline.model.outcome import JobOutcome, JobStatus, RunStatus, TestTotals
 from pipeline.plan import Job, Shard
 from pipeline.reports.run_report import build_report, write_report

@@ -42,7 +42,6 @@ MIN_WORKERS = 2
 # pytest's own exit codes (pytest.ExitCode) that mean "tests ran, some failed".
 TESTS_FAILED = 1
 NO_TESTS_COLLECTED = 5
-BUDGET_KEY = "pytest-worker-weights"
 COLLECTED_KEY = "pytest-collected:"
 
 
@@ -57,17 +56,9 @@ def workdir(ctx: JobContext) -> str:
 
 def _weights(ctx: JobContext) -> list[tuple[str, int]]:
     """Each pytest job's expected work: last run's seconds, else an equal share."""
-    # Read once per run: last-run.json changes only when a run ends, and every spec
-    # of every test job asks (run, plan --calls, the cache key, shard collection).
-    cached = ctx.run.state.values.get(BUDGET_KEY)
-    if isinstance(cached, list):
-        return cached
-    from pipeline.run import last_durations
-
-    last = last_durations(ctx.run.config)
-    weights = [(j.name, max(1, round(last.get(j.name, 60.0)))) for j in ctx.run.jobs if j.kind == "pytest"]
-    ctx.run.state.values[BUDGET_KEY] = weights
-    return weights
+    # The run read last-run.json once when it started (it changes only when a run ends).
+    last = ctx.run.last_durations
+    return [(j.name, max(1, round(last.get(j.name, 60.0)))) for j in ctx.run.jobs if j.kind == "pytest"]
 
 
 def budget(ctx: JobContext) -> tuple[int, float | None]:

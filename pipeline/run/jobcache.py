@@ -37,11 +37,11 @@ from typing import Any
 import anyio.to_thread
 
 from pipeline.cache.keys import files_digest, input_files, job_key, spec_fingerprint
-from pipeline.cache.runvolumes import before_job
 from pipeline.cache.store import Entry, Store, log
 from pipeline.model.errors import SlipwayError
 from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
 from pipeline.model.spec import ContainerSpec, Image, ImageBuild, ImageRef
+from pipeline.run.volumesync import VolumeSync
 from pipeline.stages.base import JobContext, StageKind, cache_inputs
 
 KEY_PREFIX = "jobs/"
@@ -95,14 +95,15 @@ async def open_job_cache(ctx: JobContext, kind: StageKind) -> JobCache | None:
     return JobCache(ctx=ctx, store=store, kind=kind, facts=facts, inputs=inputs, key=key)
 
 
-async def run_cached(ctx: JobContext, kind: StageKind) -> JobOutcome:
+async def run_cached(ctx: JobContext, kind: StageKind, volumes: VolumeSync | None = None) -> JobOutcome:
     """Run the job through its kind, unless the store holds a result for its key."""
     cache = await open_job_cache(ctx, kind)
     if cache is not None and not ctx.run.options.no_cache:
         hit = await restore(cache)
         if hit is not None:
             return hit
-    await before_job(ctx, kind)  # fill the cache volumes it mounts, first time only
+    if volumes is not None:
+        await volumes.before_job(ctx, kind)  # fill the cache volumes it mounts, first time only
     started = time.monotonic()
     outcome = await kind.run(ctx)
     if cache is not None and outcome.status is JobStatus.SUCCESS:

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Literal
 
 import docker
+import typer
 from rich.console import Console
 
+from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, optional_config, out
 from pipeline.engines.docker.errors import connect, docker_errors
 from pipeline.engines.docker.images import missing_images
 from pipeline.engines.select import choose_engine
@@ -170,3 +172,20 @@ def _probe_image(client: docker.DockerClient, aliases: Mapping[str, str]) -> str
         if candidate in present:
             return candidate
     return None
+
+
+def doctor(
+    config: ConfigOpt = Path("pipeline.yaml"),
+    engine: EngineOpt = EngineChoice.auto,
+) -> None:
+    """Check the engine, the daemon, the base images, the CA bundle and the CPU a container gets."""
+    cfg = optional_config(config)
+    aliases = dict(cfg.model.images.aliases) if cfg else dict(DEFAULT_ALIASES)
+    raise typer.Exit(
+        run_doctor(
+            requested=engine.value,
+            aliases=aliases,
+            ca_bundle=cfg.ca_bundle() if cfg else None,
+            console=out,
+        )
+    )

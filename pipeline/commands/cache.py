@@ -1,4 +1,4 @@
-"""What ``python -m pipeline cache ls`` and ``cache prune`` do; the CLI only prints.
+"""``python -m pipeline cache ls`` and ``cache prune``: what they do, then the commands.
 
 Durations and sizes are parsed here so every command reads them the same way:
 ``7d``, ``12h``, ``30m``, ``45s``, ``2w`` or combined (``1d12h``); ``500M``, ``2G``.
@@ -9,8 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from pipeline.cache.store import EntryInfo, Store
+from pipeline.commands.options import ConfigOpt, optional_config, out, say
 from pipeline.model.errors import UsageError
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
@@ -86,3 +91,52 @@ def prune(
     size = parse_size(max_size) if isinstance(max_size, str) else max_size
     removed = store.prune(older_than=age, max_bytes=size, prefix=prefix)
     return [CacheRow.of(i) for i in removed]
+
+
+# -- the commands ---------------------------------------------------------------------
+
+app = typer.Typer(help="The job-result and cache-volume store (local, and S3 when configured).")
+
+
+def _store(config: Path) -> Store:
+    from pipeline.run.stores import admin_store
+
+    store = admin_store(optional_config(config))
+    say(f"cache: {store.description}")
+    return store
+
+
+@app.command("ls")
+def cache_ls(
+    config: ConfigOpt = Path("pipeline.yaml"),
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="Only keys starting with this (jobs/, volumes/).")
+    ] = "",
+) -> None:
+    """List the stored entries, most recently used first."""
+    rows = ls(_store(config), prefix)
+    for row in rows:
+        out.print(
+            f"{row.key:<50} {format_size(row.size):>10}  used {row.last_used:%Y-%m-%d %H:%M}  "
+            f"{row.where:<8} {row.job}",
+            markup=False,
+        )
+    out.print(f"{len(rows)} entries, {format_size(sum(r.size for r in rows))}", markup=False)
+
+
+@app.command("prune")
+def cache_prune(
+    config: ConfigOpt = Path("pipeline.yaml"),
+    older_than: Annotated[
+        str | None, typer.Option("--older-than", help="Remove entries unused for this long (7d, 12h).")
+    ] = None,
+    max_size: Annotated[
+        str | None, typer.Option("--max-size", help="Then drop least recently used ones down to this (5G).")
+    ] = None,
+    prefix: Annotated[str, typer.Option("--prefix", help="Only keys starting with this.")] = "",
+) -> None:
+    """Remove old entries (by last use), then the least recently used beyond a size."""
+    removed = prune(_store(config), older_than=older_than, max_size=max_size, prefix=prefix)
+    for row in removed:
+        out.print(f"removed {row.key} ({format_size(row.size)}) {row.job}", markup=False)
+    out.print(f"removed {len(removed)} entries, {format_size(sum(r.size for r in removed))}", markup=False)

@@ -48,7 +48,6 @@ LOCK_FILES = (
 )
 
 Emit = Callable[[str], None]
-STATE_KEY = "cache.volumes"  # where the run's VolumeSync waits for its jobs (RunState)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +113,15 @@ class VolumeSync:
         self.states: dict[str, VolumeState] = {}
         self.unsupported: str | None = None  # why this engine moves no volumes
 
-    async def before_job(self, specs: Iterable[ContainerSpec]) -> None:
+    async def before_job(self, ctx: JobContext, kind: StageKind) -> None:
+        """Restore the cache volumes this job mounts, if the run has not done so yet."""
+        try:
+            specs = kind.specs(ctx)
+        except Exception:
+            return  # the job's own run reports what is wrong with its specs
+        await self.restore(specs)
+
+    async def restore(self, specs: Iterable[ContainerSpec]) -> None:
         names = {c.name for spec in specs for c in spec.caches if c.sharing is not Sharing.PRIVATE}
         for name in sorted(names & self._locks.keys()):
             async with self._guards.setdefault(name, anyio.Lock()):
@@ -139,27 +146,12 @@ class VolumeSync:
 
 
 async def open_volume_sync(run: PipelineRun, jobs: Iterable[Job], emit: Emit) -> VolumeSync | None:
-    """The run's volume sync (also kept in ``run.state`` for the jobs), or None when the
-    run has no store or its engine cannot move volumes."""
+    """The run's volume sync, or None when the run has no store."""
     store, engine = run.store, run.engine
     if store is None:
         return None
     locks = await anyio.to_thread.run_sync(volume_locks, run, list(jobs))
-    sync = VolumeSync(store, engine, locks, emit)
-    run.state.values[STATE_KEY] = sync
-    return sync
-
-
-async def before_job(ctx: JobContext, kind: StageKind) -> None:
-    """Restore the cache volumes this job mounts, if the run has not done so yet."""
-    sync = ctx.run.state.values.get(STATE_KEY)
-    if not isinstance(sync, VolumeSync):
-        return
-    try:
-        specs = kind.specs(ctx)
-    except Exception:
-        return  # the job's own run reports what is wrong with its specs
-    await sync.before_job(specs)
+    return VolumeSync(store, engine, locks, emit)
 
 
 async def save_volumes(sync: VolumeSync | None) -> None:

@@ -1,15 +1,18 @@
-"""One pipeline run, start to end: engine, scheduler, stages, report.
+"""One pipeline run, start to end: the composition root.
 
-Whatever happens (a failed job, ^C, an engine that dies), the report, the
-summary and every job's log are written and the engine's objects removed.
+The only place that knows every concrete part: it builds the engine (from the
+factory ``--engine`` chose), the run's stores, its typed state and its cache
+volume sync, wraps every stage kind in the job cache, runs the plan through the
+scheduler, then the finalizers, and writes the report. Whatever happens (a
+failed job, ^C, an engine that dies), the report, the summary and every job's
+log are written and the engine's objects removed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets as pysecrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,53 +20,27 @@ from typing import Any
 
 import anyio
 
-from pipeline.cache.jobs import run_cached
-from pipeline.cache.runstore import describe_store, open_run_store
-from pipeline.cache.runvolumes import open_volume_sync, save_volumes
 from pipeline.config import Config
-from pipeline.engines.base import Engine
-from pipeline.engines.base import RunContext as EngineRunContext
+from pipeline.engines.base import RunContext
 from pipeline.model.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SlipwayError
 from pipeline.model.outcome import JobOutcome, RunStatus
 from pipeline.model.secrets import Redactor, resolve
 from pipeline.plan import Job, Plan
 from pipeline.reports.run_report import build_report, write_report
 from pipeline.reports.summary import render_summary
-from pipeline.scheduler import JobRecord, SchedulerResult, run_plan
+from pipeline.run.engine import EngineFactory
+from pipeline.run.finalizers import FINALIZERS, Finalizer, finalize
+from pipeline.run.jobcache import run_cached
+from pipeline.run.lastrun import last_durations, save_durations
+from pipeline.run.stores import describe_store, open_run_store
+from pipeline.run.volumesync import open_volume_sync, save_volumes
+from pipeline.scheduler import JobRecord, run_plan
 from pipeline.stages import KINDS
 from pipeline.stages.base import PipelineRun, RunOptions, safe_name
-
-LAST_RUN_FILE = ".slipway/last-run.json"  # durations for the critical path, next to the config
-
-EngineFactory = Callable[[EngineRunContext], Engine]
-Finalizer = Callable[[PipelineRun, SchedulerResult], Mapping[str, Any]]
 
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + pysecrets.token_hex(3)
-
-
-def last_durations(config: Config) -> dict[str, float]:
-    """Durations of the last run's jobs, for the critical path ({} when unknown)."""
-    path = config.base_dir / LAST_RUN_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {str(k): float(v) for k, v in data.get("durations", {}).items()}
-    except (OSError, ValueError, AttributeError):
-        return {}
-
-
-def _save_durations(config: Config, result: SchedulerResult) -> None:
-    durations = last_durations(config)
-    durations.update(
-        {r.job.name: r.duration_s for r in result.records if r.status in ("success", "failed")}
-    )
-    path = config.base_dir / LAST_RUN_FILE
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"durations": durations}, indent=2), encoding="utf-8")
-    except OSError:
-        pass  # a read-only checkout only loses the critical-path estimate
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +75,7 @@ async def execute(
     options: RunOptions,
     fail_fast: bool = False,
     emit: Callable[[str], None] = print,
-    finalizers: tuple[Finalizer, ...] = (),
+    finalizers: tuple[Finalizer, ...] = FINALIZERS,
     handle_signals: bool = True,
 ) -> RunOutcome:
     """Run ``plan`` and write the report; returns the exit code (0, 1 or 130)."""
@@ -108,32 +85,33 @@ async def execute(
     declared = set(config.model.secrets)
     # Mask every declared secret that has a value, even ones no stage asks for.
     redactor = Redactor(resolve([n for n in declared if n in os.environ]).values())
-    engine = engine_factory(EngineRunContext(run_id=run_id, redactor=redactor))
+    engine = engine_factory(RunContext(run_id=run_id, redactor=redactor))
     pipeline_run = PipelineRun(
         config=config,
         engine=engine,
-        engine_name=engine_name,
         run_id=run_id,
         report_dir=report_dir,
         redactor=redactor,
         options=options,
         jobs=plan.jobs,
         store=open_run_store(config),
+        last_durations=last_durations(config),
     )
     console = _Console(emit)
     emit(describe_store(pipeline_run.store, no_cache=options.no_cache))
 
-    async def runner(job: Job) -> JobOutcome:
-        ctx = pipeline_run.for_job(job)
-        ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
-        ctx.log_path.touch()
-        kind = KINDS.get(job.kind)
-        if kind is None:
-            raise SlipwayError(f"stage kind {job.kind!r} is not available in this Slipway")
-        return await run_cached(ctx, kind)
-
     try:
         volumes = await open_volume_sync(pipeline_run, plan.jobs, emit)
+
+        async def runner(job: Job) -> JobOutcome:
+            ctx = pipeline_run.for_job(job)
+            ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
+            ctx.log_path.touch()
+            kind = KINDS.get(job.kind)
+            if kind is None:
+                raise SlipwayError(f"stage kind {job.kind!r} is not available in this Slipway")
+            return await run_cached(ctx, kind, volumes)
+
         result = await run_plan(
             plan,
             runner,
@@ -149,13 +127,7 @@ async def execute(
         with anyio.CancelScope(shield=True):
             await engine.aclose()
 
-    extra: dict[str, Any] = {}
-    for finalizer in finalizers:
-        for key, value in finalizer(pipeline_run, result).items():
-            if key == "failed_checks":
-                extra.setdefault(key, []).extend(value)
-            else:
-                extra[key] = value
+    extra = finalize(finalizers, pipeline_run, result)
     if extra.get("failed_checks") and result.status is RunStatus.SUCCESS:
         result.status = RunStatus.FAILED
         for check in extra["failed_checks"]:
@@ -176,7 +148,7 @@ async def execute(
     )
     write_report(report, report_dir)
     (report_dir / "summary.md").write_text(render_summary(report), encoding="utf-8")
-    _save_durations(config, result)
+    save_durations(config, result)
     if result.fatal is not None:
         raise result.fatal  # e.g. the engine vanished: exit 2 with its message, report kept
     code = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pipeline.config import Config
 from pipeline.engines.base import RunContext
-from pipeline.engines.open import engine_factory
 from pipeline.model.errors import SlipwayError
 from pipeline.model.secrets import Redactor
 from pipeline.plan import Job
+from pipeline.run.engine import engine_factory
 from pipeline.stages import KINDS
 from pipeline.stages.base import PipelineRun
 
@@ -30,7 +30,6 @@ def describe_job(config: Config, job: Job, requested: str) -> str:
     pipeline_run = PipelineRun(
         config=config,
         engine=engine,
-        engine_name=name,
         run_id="plan",
         report_dir=config.base_dir / "slipway-report",
         redactor=ctx.redactor,

@@ -62,14 +62,13 @@ def find_job(config: Config, plan: Plan, target: str, job: str | None, report_di
 
 
 def _run_for(
-    config: Config, factory: EngineFactory, engine_name: str, report_dir: Path, job: Job
+    config: Config, factory: EngineFactory, report_dir: Path, job: Job
 ) -> PipelineRun:
     run_id = new_run_id()
     redactor = Redactor()
     return PipelineRun(
         config=config,
         engine=factory(RunContext(run_id=run_id, redactor=redactor)),
-        engine_name=engine_name,
         run_id=run_id,
         report_dir=report_dir,
         redactor=redactor,
@@ -111,19 +110,18 @@ async def reproduce(
     job_name: str | None,
     shell: bool,
     factory: EngineFactory,
-    engine_name: str,
     last_report: Path | None,
     emit: Callable[[str], None],
 ) -> int:
     """Run the target as CI did; returns its exit code (the shell's with ``--shell``)."""
     job = find_job(config, plan, target, job_name, last_report)
     report_dir = Path(tempfile.mkdtemp(prefix="slipway-reproduce-"))
-    run = _run_for(config, factory, engine_name, report_dir, job)
+    run = _run_for(config, factory, report_dir, job)
     ctx = run.for_job(job)
     ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
     kind = KINDS[job.kind]
     is_test = target != job.name
-    emit(f"reproducing {target} in job {job.name} on the {engine_name} engine (logs: {report_dir})")
+    emit(f"reproducing {target} in job {job.name} on the {run.engine.name} engine (logs: {report_dir})")
     try:
         if shell:
             return await _shell(

@@ -1,0 +1,19 @@
+"""One run end to end: the composition root (``execute``) and what only it builds:
+the engine (``engine``), the stores (``stores``), the job cache around every stage
+kind (``jobcache``), the cache volume sync (``volumesync``), the finalizers and the
+last run's durations (``lastrun``)."""
+
+from pipeline.run.engine import EngineFactory, OpenedEngine, engine_factory, open_engine
+from pipeline.run.execute import RunOutcome, execute, new_run_id
+from pipeline.run.lastrun import last_durations
+
+__all__ = [
+    "EngineFactory",
+    "OpenedEngine",
+    "RunOutcome",
+    "engine_factory",
+    "execute",
+    "last_durations",
+    "new_run_id",
+    "open_engine",
+]

@@ -38,7 +38,7 @@ from pipeline.plan import Job
 from pipeline.reports import junit
 from pipeline.run.engine import ca_bundle
 from pipeline.stages.base import PipelineRun, RunOptions
-from pipeline.stages.pytest import stage as pytest_stage
+from pipeline.stages.pytest import container as pytest_stage
 from pipeline.stages.pytest.image import ensure_test_image
 from pipeline.testing.cpus import available_cpus
 

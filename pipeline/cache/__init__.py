@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from pipeline.cache.durable import durations_name, load_json, releases_name, save_json
 from pipeline.cache.entries import EntryStore
 from pipeline.cache.keys import (
-    IGNORED_DIRS,
     SecretInKeyError,
     canonical_json,
     files_digest,
@@ -48,7 +47,6 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "IGNORED_DIRS",
     "Entry",
     "EntryInfo",
     "EntryStore",

@@ -82,6 +82,10 @@ class EntryStore:
         return self._backend.kind
 
     @property
+    def local_dir(self) -> Path | None:
+        return None
+
+    @property
     def available(self) -> bool:
         """False once the backend proved unreachable; later calls return at once."""
         return not self._disabled

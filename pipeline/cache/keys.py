@@ -13,34 +13,16 @@ import hashlib
 import json
 import math
 import os
-import re
 import stat
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from pipeline.globs import glob_regex
 from pipeline.model.errors import SlipwayError
+from pipeline.model.paths import EXCLUDED_DIRS, Selection
 from pipeline.model.spec import ContainerSpec, Image, ImageBuild, ImageRef
 
 KEY_FORMAT = 1
-IGNORED_DIRS: frozenset[str] = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        "__pycache__",
-        ".venv",
-        "venv",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-    }
-)
 _CHUNK = 1 << 20
 
 
@@ -110,35 +92,6 @@ def _check_no_secrets(value: object, secret_names: Collection[str], where: str =
 # -- input files ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Globs:
-    include: tuple[re.Pattern[str], ...]
-    exclude: tuple[re.Pattern[str], ...]
-
-    @classmethod
-    def parse(cls, globs: Iterable[str]) -> _Globs:
-        include: list[re.Pattern[str]] = []
-        exclude: list[re.Pattern[str]] = []
-        for raw in globs:
-            negate = raw.startswith("!")
-            pattern = raw[1:] if negate else raw
-            while pattern.startswith("./"):
-                pattern = pattern[2:]
-            pattern = pattern.strip("/")
-            if not pattern or pattern == ".":
-                pattern = "**"
-            (exclude if negate else include).append(glob_regex(pattern))
-        return cls(tuple(include), tuple(exclude))
-
-    def matches(self, rel: str) -> bool:
-        # A pattern that names a directory takes everything under it ("src", "backend/*").
-        parts = rel.split("/")
-        candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        if not any(p.fullmatch(c) for p in self.include for c in candidates):
-            return False
-        return not any(p.fullmatch(c) for p in self.exclude for c in candidates)
-
-
 def _hash_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -148,15 +101,15 @@ def _hash_file(path: Path) -> str:
 
 
 def input_files(
-    globs: Sequence[str], root: Path, *, ignored_dirs: Collection[str] = IGNORED_DIRS
+    globs: Sequence[str], root: Path, *, ignored_dirs: Collection[str] = EXCLUDED_DIRS
 ) -> dict[str, str]:
     """``{relative path: content digest}`` for the files under ``root`` the globs match.
 
-    Globs are relative to ``root``; ``**`` spans directories; a leading ``!`` excludes.
+    Globs are relative to ``root`` (``pipeline.model.paths``' dialect); ``!`` excludes.
     The digest also says whether the file is executable (a script that lost its
     ``+x`` fails differently) and, for a symlink to nowhere, where it points.
     """
-    matcher = _Globs.parse(globs)
+    matcher = Selection.from_globs(globs)
     found: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in ignored_dirs)
@@ -165,7 +118,7 @@ def input_files(
         links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
         for name in [*filenames, *links]:
             rel = prefix + name
-            if not matcher.matches(rel):
+            if not matcher.selects(rel):
                 continue
             path = Path(dirpath, name)
             try:
@@ -182,7 +135,7 @@ def input_files(
     return dict(sorted(found.items()))
 
 
-def files_digest(globs: Sequence[str], root: Path, *, ignored_dirs: Collection[str] = IGNORED_DIRS) -> str:
+def files_digest(globs: Sequence[str], root: Path, *, ignored_dirs: Collection[str] = EXCLUDED_DIRS) -> str:
     """One sha256 over the matched files' paths and contents (lock files, sources)."""
     manifest = input_files(globs, root, ignored_dirs=ignored_dirs)
     return hashlib.sha256(canonical_json(manifest).encode()).hexdigest()
@@ -198,7 +151,7 @@ def job_key(
     *,
     version: str,
     secret_names: Collection[str] = (),
-    ignored_dirs: Collection[str] = IGNORED_DIRS,
+    ignored_dirs: Collection[str] = EXCLUDED_DIRS,
     inputs: Mapping[str, str] | None = None,
 ) -> str:
     """The cache key of a job: sha256 hex of its fingerprint, inputs and Slipway version.

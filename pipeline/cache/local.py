@@ -134,3 +134,7 @@ class LocalStore(EntryStore):
     def __init__(self, root: Path | None = None) -> None:
         self.root = root if root is not None else default_cache_dir()
         super().__init__(DirectoryBackend(self.root))
+
+    @property
+    def local_dir(self) -> Path | None:
+        return self.root

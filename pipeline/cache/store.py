@@ -97,6 +97,11 @@ class Store(Protocol):
         """Where the store is, for messages (``local /path``, ``s3://bucket/prefix``)."""
         ...
 
+    @property
+    def local_dir(self) -> Path | None:
+        """The local directory the store writes to, if any (a run must not hash it)."""
+        ...
+
     def get(self, key: str) -> Entry | None:
         """The verified entry, or None when missing, corrupt (logged) or unreachable."""
         ...

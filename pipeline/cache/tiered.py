@@ -32,6 +32,10 @@ class TieredStore:
     def description(self) -> str:
         return f"{self.local.description} + {self.remote.description}"
 
+    @property
+    def local_dir(self) -> Path | None:
+        return self.local.local_dir
+
     def __repr__(self) -> str:
         return f"TieredStore({self.description})"
 

@@ -40,15 +40,15 @@ def describe_job(config: Config, job: Job, requested: str) -> str:
     job_ctx = pipeline_run.for_job(job)
     lines = [f"# {job.name} ({job.kind}) on the {name} engine{note}"]
     # Kinds that build images (build) say which builds, before any container.
-    builds_of = getattr(kind, "builds", None)
-    for build in builds_of(job_ctx) if builds_of is not None else []:
+    builds = kind.builds(job_ctx)
+    for build in builds:
         lines.append(f"## image build {build.dockerfile}")
         lines.append(build.describe())
     specs = kind.specs(job_ctx)
     for spec in specs:
         lines.append(f"## container {spec.name}")
         lines.extend(engine.describe(spec))
-    if builds_of is None and not specs:
+    if not builds and not specs:
         lines.append(f"(a {job.kind} job decides its containers at run time, from what earlier jobs made)")
     return "\n".join(lines)
 

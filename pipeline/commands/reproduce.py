@@ -28,7 +28,7 @@ from pipeline.reports.run_report import read_report
 from pipeline.run import EngineFactory, new_run_id
 from pipeline.stages import KINDS
 from pipeline.stages.base import JobContext, PipelineRun, RunOptions
-from pipeline.stages.pytest import stage as pytest_stage
+from pipeline.stages.pytest import container as pytest_stage
 from pipeline.stages.pytest.image import ensure_test_image
 
 SHELL = ("sh", "-c", "command -v bash >/dev/null && exec bash || exec sh")

@@ -30,7 +30,7 @@ from pipeline.reports.run_report import build_report, write_report
 from pipeline.reports.summary import render_summary
 from pipeline.run.engine import EngineFactory
 from pipeline.run.finalizers import FINALIZERS, Finalizer, finalize
-from pipeline.run.jobcache import run_cached
+from pipeline.run.jobcache import StoreProbe, run_cached
 from pipeline.run.lastrun import last_durations, save_durations
 from pipeline.run.stores import describe_store, open_run_store
 from pipeline.run.volumesync import open_volume_sync, save_volumes
@@ -97,6 +97,7 @@ async def execute(
         store=open_run_store(config),
         last_durations=last_durations(config),
     )
+    pipeline_run.state.cache_probe = StoreProbe(pipeline_run, KINDS)
     console = _Console(emit)
     emit(describe_store(pipeline_run.store, no_cache=options.no_cache))
 

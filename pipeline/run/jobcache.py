@@ -20,7 +20,6 @@ warning and the job simply runs.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -41,8 +40,10 @@ from pipeline.cache.store import Entry, Store, log
 from pipeline.model.errors import SlipwayError
 from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
 from pipeline.model.spec import ContainerSpec, Image, ImageBuild, ImageRef
+from pipeline.plan import Job
 from pipeline.run.volumesync import VolumeSync
-from pipeline.stages.base import JobContext, StageKind, cache_inputs
+from pipeline.stages.base import JobContext, PipelineRun, StageKind
+from pipeline.stages.state import OncePerKey
 
 KEY_PREFIX = "jobs/"
 LOG_NAME = "job.log"
@@ -80,7 +81,7 @@ async def open_job_cache(ctx: JobContext, kind: StageKind) -> JobCache | None:
     if store is None:
         return None
     try:
-        globs = cache_inputs(kind, ctx)
+        globs = kind.cache_inputs(ctx)
         if globs is None:
             return None
         facts = await anyio.to_thread.run_sync(_facts, ctx, kind)
@@ -112,15 +113,37 @@ async def run_cached(ctx: JobContext, kind: StageKind, volumes: VolumeSync | Non
     return outcome
 
 
+class StoreProbe:
+    """Whether the job cache will answer a job of this run: its result is stored under the
+    key it has now. Asked by jobs that share something with the others (the pytest
+    kind's CPU budget); each job is looked up once."""
+
+    def __init__(self, run: PipelineRun, kinds: Mapping[str, StageKind]) -> None:
+        self._run = run
+        self._kinds = kinds
+        self._answers: OncePerKey[str, bool] = OncePerKey()
+
+    async def answers(self, job: Job) -> bool:
+        return await self._answers.get(job.name, lambda: self._look(job))
+
+    async def _look(self, job: Job) -> bool:
+        kind = self._kinds.get(job.kind)
+        if kind is None or self._run.options.no_cache:
+            return False
+        cache = await open_job_cache(self._run.for_job(job), kind)
+        if cache is None:
+            return False
+        return await anyio.to_thread.run_sync(cache.store.stat, cache.key) is not None
+
+
 # -- the key --------------------------------------------------------------------------
 
 
 def _own_files(ctx: JobContext, root: Path) -> list[str]:
     """Exclusions for what runs write under the project (reports, state, the local cache)."""
     own = [ctx.run.report_dir, ctx.run.config.base_dir / STATE_DIR]
-    local_root = getattr(getattr(ctx.run.store, "local", ctx.run.store), "root", None)
-    if isinstance(local_root, Path):
-        own.append(local_root)
+    if ctx.run.store is not None and ctx.run.store.local_dir is not None:
+        own.append(ctx.run.store.local_dir)
     excluded = []
     real_root = root.resolve()
     for path in own:
@@ -148,7 +171,7 @@ def _build_facts(image: Image, excludes: list[str]) -> dict[str, str] | None:
 def _facts(ctx: JobContext, kind: StageKind) -> dict[str, Any]:
     # A kind may give specs normalised for the key (the pytest kind leaves out its
     # worker count and CPU limit, which depend on what else runs, not on the result).
-    specs = getattr(kind, "cache_specs", kind.specs)(ctx)
+    specs = kind.cache_specs(ctx)
     root = ctx.run.config.project_root
     excludes = _own_files(ctx, root)
     builds = {}
@@ -157,8 +180,7 @@ def _facts(ctx: JobContext, kind: StageKind) -> dict[str, Any]:
             facts = _build_facts(image, excludes)
             if facts is not None:
                 builds[f"{i}:{name}"] = facts
-    extra_fn = getattr(kind, "cache_facts", None)
-    extra = dict(extra_fn(ctx)) if extra_fn is not None else {}
+    extra = dict(kind.cache_facts(ctx))
     job = ctx.job
     return {
         "job": job.name,
@@ -249,7 +271,7 @@ def _restore(cache: JobCache, entry: Entry) -> JobOutcome | None:
     return JobOutcome(
         status=JobStatus.CACHED,
         artifacts=artifacts,
-        tests=TestTotals(**tests) if isinstance(tests, dict) else None,
+        tests=TestTotals.from_dict(tests) if isinstance(tests, dict) else None,
         detail=f"cached: {entry.key.removeprefix(KEY_PREFIX)[:12]} from run {meta.get('run_id', '?')}",
         data=data if isinstance(data, dict) else {},
     )
@@ -318,7 +340,7 @@ def _save(cache: JobCache, key: str, outcome: JobOutcome, duration_s: float) -> 
         "artifacts": [_rel(p, report_dir) for p in outcome.artifacts if p.exists()],
     }
     if outcome.tests is not None:
-        meta["tests"] = dataclasses.asdict(outcome.tests)
+        meta["tests"] = outcome.tests.as_dict()
     if outcome.data:
         try:
             json.dumps(outcome.data)

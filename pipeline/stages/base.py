@@ -1,8 +1,11 @@
 """What every stage kind gets (``JobContext``) and must provide (``StageKind``).
 
-A stage kind is a module with two plain functions (pre-commit's languages are
-the model): ``specs`` says which containers a job needs without running them
-(``plan --calls``), ``run`` runs them through the engine and reads back results.
+A stage kind is a module of plain functions (pre-commit's languages are the
+model): ``specs`` says which containers a job needs without running them
+(``plan --calls``), ``run`` runs them through the engine and reads back results,
+and the job cache and ``plan --calls`` ask the rest. A kind that has nothing to
+say to one of them names the default here (``never_cached``, ``no_facts``,
+``no_builds``), as pre-commit's languages name ``lang_base.no_install``.
 """
 
 from __future__ import annotations
@@ -11,9 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import anyio
+from typing import Protocol
 
 from pipeline.cache.store import Store
 from pipeline.config import Config
@@ -23,25 +24,17 @@ from pipeline.model.outcome import JobOutcome
 from pipeline.model.secrets import Redactor
 from pipeline.model.spec import (
     ContainerSpec,
+    ImageBuild,
     ImageRef,
     Readiness,
     ReadinessKind,
     ServiceSpec,
 )
 from pipeline.plan import Job
-from pipeline.ship.images import AppImageRecords
+from pipeline.stages.state import RunState
 
 SOURCE_DIR = "/src"  # where the project root is copied in every job container
 ARTIFACTS_DIR = "/slipway/out"  # where jobs write what the report collects
-
-
-@dataclass(slots=True)
-class RunState:
-    """Facts jobs hand to later jobs (built image digests, deployed releases)."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    lock: anyio.Lock = field(default_factory=anyio.Lock)
-    app_images: AppImageRecords = field(default_factory=AppImageRecords)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,8 +83,8 @@ class JobContext:
 
 
 class StageKind(Protocol):
-    """The functions each ``pipeline/stages/<kind>.py`` module defines (and optionally
-    ``cache_inputs``, see below)."""
+    """The functions each stage kind module (``stages/<kind>.py`` or ``stages/<kind>/stage.py``)
+    defines."""
 
     def specs(self, ctx: JobContext) -> list[ContainerSpec]:
         """The containers the job runs, without running anything (``plan --calls``)."""
@@ -101,16 +94,38 @@ class StageKind(Protocol):
         """Run the job through ``ctx.run.engine``; a failure is an outcome, not an exception."""
         ...
 
+    def cache_inputs(self, ctx: JobContext) -> tuple[str, ...] | None:
+        """Globs (relative to the project root) of the files that decide the job's result
+        besides its specs; ``None``: never cached (builds and deploys change the world,
+        so a kind opts in)."""
+        ...
 
-def cache_inputs(kind: StageKind, ctx: JobContext) -> tuple[str, ...] | None:
-    """Globs (relative to the project root) of the files that decide a job's result besides
-    its specs, from the kind's optional ``cache_inputs(ctx)``; ``None``: never cached
-    (builds and deploys change the world, so a kind opts in)."""
-    fn = getattr(kind, "cache_inputs", None)
-    if fn is None:
-        return None
-    result: tuple[str, ...] | None = fn(ctx)
-    return result
+    def cache_specs(self, ctx: JobContext) -> list[ContainerSpec]:
+        """The specs as the job-result key sees them (usually ``specs`` itself)."""
+        ...
+
+    def cache_facts(self, ctx: JobContext) -> Mapping[str, str]:
+        """Anything else the job's result follows, for its key."""
+        ...
+
+    def builds(self, ctx: JobContext) -> list[ImageBuild]:
+        """The image builds the job makes, without running anything (``plan --calls``)."""
+        ...
+
+
+def never_cached(ctx: JobContext) -> tuple[str, ...] | None:
+    """``cache_inputs`` of a kind whose result must never come from the job cache."""
+    return None
+
+
+def no_facts(ctx: JobContext) -> dict[str, str]:
+    """``cache_facts`` of a kind whose specs and inputs say everything."""
+    return {}
+
+
+def no_builds(ctx: JobContext) -> list[ImageBuild]:
+    """``builds`` of a kind that builds no image."""
+    return []
 
 
 def service_spec(name: str, service: Service) -> ServiceSpec:

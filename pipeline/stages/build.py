@@ -21,7 +21,7 @@ from pipeline.ship.bake import BakeTarget
 from pipeline.ship.images import AppImage
 from pipeline.ship.publish import publish
 from pipeline.ship.registry import split_ref
-from pipeline.stages.base import JobContext
+from pipeline.stages.base import JobContext, never_cached, no_facts
 
 
 def _stage(ctx: JobContext) -> BuildStage:
@@ -43,6 +43,11 @@ def specs(ctx: JobContext) -> list[ContainerSpec]:
     # A build is an image, not a job container: nothing for ``plan --calls`` to list
     # here beyond what the bake file says (``builds`` gives that).
     return []
+
+
+cache_inputs = never_cached  # a build pushes: it changes the world
+cache_specs = specs
+cache_facts = no_facts
 
 
 def builds(ctx: JobContext) -> list[ImageBuild]:

@@ -6,10 +6,9 @@ from pathlib import PurePosixPath
 
 from pipeline.config.model import CommandStage
 from pipeline.model.outcome import JobOutcome, JobStatus
+from pipeline.model.paths import COPY_EXCLUDES
 from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, ImageRef, Sharing
-from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
-
-DEFAULT_EXCLUDE = (".git", "**/node_modules", "**/.venv", "**/__pycache__", "**/.mypy_cache")
+from pipeline.stages.base import SOURCE_DIR, JobContext, no_builds, no_facts, services_for
 
 
 def _stage(ctx: JobContext) -> CommandStage:
@@ -30,7 +29,7 @@ def specs(ctx: JobContext) -> list[ContainerSpec]:
                 DirectoryMount(
                     source=root / stage.source,
                     dest=dest,
-                    exclude=(*DEFAULT_EXCLUDE, *stage.exclude),
+                    exclude=(*COPY_EXCLUDES, *stage.exclude),
                 ),
             ),
             caches=tuple(
@@ -49,6 +48,11 @@ def cache_inputs(ctx: JobContext) -> tuple[str, ...] | None:
     # Everything copied in decides the result: the source directory, as copied.
     stage = _stage(ctx)
     return (stage.source if stage.source != "." else "**",)
+
+
+cache_specs = specs
+cache_facts = no_facts
+builds = no_builds
 
 
 async def run(ctx: JobContext) -> JobOutcome:

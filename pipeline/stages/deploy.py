@@ -34,7 +34,7 @@ from pipeline.ship import images as app_images
 from pipeline.ship.deploy.docker_host import DockerHost, Environment
 from pipeline.ship.deploy.health import Probe, command_probe, http_probe, until_healthy
 from pipeline.ship.releases import FAILED, SUCCESS, Release, ReleaseStore, new_id, now
-from pipeline.stages.base import JobContext
+from pipeline.stages.base import JobContext, never_cached, no_builds, no_facts
 
 PROXY_IMAGE = "python:3.11-slim"  # logical name; the config's aliases say what runs
 
@@ -48,6 +48,12 @@ def specs(ctx: JobContext) -> list[ContainerSpec]:
     # Deploys act on the Docker host or run the user's script on the runner:
     # no job container for ``plan --calls`` to show.
     return []
+
+
+cache_inputs = never_cached  # a deploy changes the world
+cache_specs = specs
+cache_facts = no_facts
+builds = no_builds
 
 
 @dataclass(frozen=True, slots=True)

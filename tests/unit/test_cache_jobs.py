@@ -18,7 +18,7 @@ from pipeline.plan import Job, Shard
 from pipeline.run.jobcache import KEY_PREFIX, open_job_cache
 from pipeline.run.stores import describe_store, open_run_store
 from pipeline.stages import command
-from pipeline.stages.base import PipelineRun, RunOptions
+from pipeline.stages.base import PipelineRun, RunOptions, never_cached, no_builds, no_facts
 
 pytestmark = pytest.mark.unit
 
@@ -122,9 +122,13 @@ async def test_a_stage_kind_without_cache_inputs_is_never_cached(project: Path) 
     class Deploy:
         specs = staticmethod(command.specs)
         run = staticmethod(command.run)
+        cache_inputs = staticmethod(never_cached)
+        cache_specs = staticmethod(command.specs)
+        cache_facts = staticmethod(no_facts)
+        builds = staticmethod(no_builds)
 
     ctx = run.for_job(Job(name="lint", stage="lint", kind="command"))
-    assert await open_job_cache(ctx, Deploy()) is None  # type: ignore[arg-type]
+    assert await open_job_cache(ctx, Deploy()) is None
 
 
 def test_store_from_config_and_environment(project: Path) -> None:

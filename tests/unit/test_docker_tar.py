@@ -7,9 +7,10 @@ import tarfile
 from pathlib import Path
 
 from pipeline.engines.docker.build import from_images
-from pipeline.engines.docker.tar import directory_tar, extract_output, matches, selected_files
+from pipeline.engines.docker.tar import directory_tar, extract_output, selected_files
 from pipeline.model.aliases import resolve_alias
 from pipeline.model.joblog import JobLog, LineSplitter
+from pipeline.model.paths import matches
 from pipeline.model.secrets import Redactor
 from pipeline.model.spec import DirectoryMount
 

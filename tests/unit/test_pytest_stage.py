@@ -15,15 +15,17 @@ import pytest
 
 from pipeline.commands.reproduce import find_job
 from pipeline.config import load_config
-from pipeline.engines.base import RunContext
+from pipeline.engines.base import RunContext, RunResult
 from pipeline.engines.docker import DockerEngine
 from pipeline.model.errors import UsageError
 from pipeline.model.outcome import JobStatus
 from pipeline.model.secrets import Redactor
-from pipeline.plan import build_plan
+from pipeline.model.spec import ContainerSpec
+from pipeline.plan import Job, build_plan
 from pipeline.reports.merge import merge_reports
 from pipeline.stages.base import JobContext, PipelineRun, RunOptions
-from pipeline.stages.pytest import stage
+from pipeline.stages.pytest import collect, container, stage
+from pipeline.stages.pytest import results as outcomes
 
 CONFIG = """\
 project: {name: demo, root: app}
@@ -69,45 +71,61 @@ def job_ctx(run: PipelineRun, name: str) -> JobContext:
 
 
 def test_pytest_args_put_ours_after_the_projects(run: PipelineRun) -> None:
-    args = stage.pytest_args(job_ctx(run, "unit"), workers=3, select=["tests/unit"])
+    args = container.pytest_args(job_ctx(run, "unit"), workers=3, select=["tests/unit"])
     assert args[:5] == ["tests/unit", "-p", "slipway_pytest_plugin", "-p", "no:cacheprovider"]
     assert args[args.index("-n") + 1] == "3" and args[args.index("--dist") + 1] == "worksteal"
     assert args[args.index("-m") + 1] == "not slow"
     assert args[args.index("--reruns") + 1] == "2"
     assert "--cov=demo" in args and "--cov-report=xml:/slipway/out/coverage.xml" in args
     assert args[-3:] == ["-o", "addopts=", "-x"]  # the stage's overrides come last: they win
-    serial = stage.pytest_args(job_ctx(run, "unit"), workers=0, select=["t.py::x"])
+    serial = container.pytest_args(job_ctx(run, "unit"), workers=0, select=["t.py::x"])
     assert serial[serial.index("-n") + 1] == "0" and "--dist" not in serial
 
 
 def test_collection_keeps_selection_only(run: PipelineRun) -> None:
-    args = stage.pytest_args(job_ctx(run, "unit"), workers=3, select=["tests/unit"])
-    kept = stage._collect_args(args)
+    args = container.pytest_args(job_ctx(run, "unit"), workers=3, select=["tests/unit"])
+    kept = collect.collect_args(args)
     assert "-n" not in kept and "--junitxml" not in kept and "--reruns" not in kept
     assert not [a for a in kept if a.startswith("--cov")]
     assert "-m" in kept and "not slow" in kept and "tests/unit" in kept
 
 
 def test_cpu_limits_add_up_to_the_cores_and_workers_have_a_floor(run: PipelineRun) -> None:
-    results = {j.name: stage.budget(run.for_job(j)) for j in run.jobs}
+    results = {j.name: container.budget(run.for_job(j)) for j in run.jobs}
     assert set(results) == {"unit", "db-1of2", "db-2of2"}
     assert sum(limit or 0 for _, limit in results.values()) == pytest.approx(4, abs=0.05)
-    assert all(workers >= stage.MIN_WORKERS for workers, _ in results.values())
+    assert all(workers >= container.MIN_WORKERS for workers, _ in results.values())
 
 
 def test_database_env_names_the_service_and_a_per_job_database(run: PipelineRun) -> None:
-    env = dict(stage._db_env(job_ctx(run, "db-2of2")))
+    env = dict(container.database_env(job_ctx(run, "db-2of2")))
     assert env["SLIPWAY_DB_ADMIN_URL"] == "postgresql://postgres:postgres@db:5432/postgres"
     assert env["SLIPWAY_DB_NAME"] == "demo_db_2of2"
     assert json.loads(env["SLIPWAY_DB_MIGRATE"]) == ["alembic", "upgrade", "head"]
     assert json.loads(env["SLIPWAY_DB_ENV"]) == {"PGDATABASE": "{dbname}"}
-    assert stage._db_env(job_ctx(run, "unit")) == []
+    assert container.database_env(job_ctx(run, "unit")) == []
     dotted = run.for_job(dc_replace(job_ctx(run, "db-2of2").job, name="db.v2-Shard"))
-    assert dict(stage._db_env(dotted))["SLIPWAY_DB_NAME"] == "demo_db_v2_shard"
+    assert dict(container.database_env(dotted))["SLIPWAY_DB_NAME"] == "demo_db_v2_shard"
+
+
+def test_long_job_names_never_share_a_database(run: PipelineRun) -> None:
+    # Two job names that agree on their first 40 characters: cut without a hash, they
+    # got one database name and two jobs on a shared server used one database.
+    base = run.for_job(job_ctx(run, "db-2of2").job)
+    long_a = "integration-tests-against-the-payments-service-1of2"
+    long_b = "integration-tests-against-the-payments-service-2of2"
+    names = {
+        dict(container.database_env(run.for_job(dc_replace(base.job, name=n))))["SLIPWAY_DB_NAME"]
+        for n in (long_a, long_b)
+    }
+    assert len(names) == 2
+    for name in names:
+        assert len(name) <= container.DB_NAME_MAX and name.startswith("demo_integration_tests")
+        assert all((c.isalnum() and c.islower()) or c.isdigit() or c == "_" for c in name)
 
 
 def test_spec_copies_plugin_exports_outputs_and_binds_services(run: PipelineRun) -> None:
-    spec = stage.spec(job_ctx(run, "db-1of2"), image="img:1", select=["tests/db"])
+    spec = container.spec(job_ctx(run, "db-1of2"), image="img:1", select=["tests/db"])
     assert [f.dest for f in spec.files] == ["/slipway/slipway_pytest_plugin.py"]
     assert spec.outputs == ("/slipway/out",)
     assert [s.name for s in spec.services] == ["db"]
@@ -139,7 +157,7 @@ def test_read_results_names_failures_and_honours_quarantine(run: PipelineRun, tm
     out_dir = ctx.artifacts_dir / "slipway/out"
     out_dir.mkdir(parents=True)
     (out_dir / "junit.xml").write_bytes((project / "out/slipway/out/junit.xml").read_bytes())
-    outcome = stage.read_results(ctx, 1, {})
+    outcome = outcomes.read_results(ctx, 1, {})
     assert outcome.status is JobStatus.FAILED
     assert outcome.detail == "1 failed: tests/unit/test_a.py::test_real_failure"
     assert outcome.data["failures"] == [{
@@ -158,15 +176,28 @@ def test_only_quarantined_failures_pass(run: PipelineRun) -> None:
     out_dir = ctx.artifacts_dir / "slipway/out"
     out_dir.mkdir(parents=True)
     (out_dir / "junit.xml").write_bytes((project / "out/slipway/out/junit.xml").read_bytes())
-    outcome = stage.read_results(ctx, 1, {"workers": 2})
+    outcome = outcomes.read_results(ctx, 1, {"workers": 2})
     assert outcome.status is JobStatus.SUCCESS
     assert "1 quarantined failing" in outcome.detail
 
 
 def test_no_junit_is_a_failure_that_points_at_the_log(run: PipelineRun) -> None:
-    outcome = stage.read_results(job_ctx(run, "unit"), 4, {})
+    outcome = outcomes.read_results(job_ctx(run, "unit"), 4, {})
     assert outcome.status is JobStatus.FAILED
     assert "pytest exited 4 and wrote no JUnit report; see unit.log" in outcome.detail
+
+
+def test_a_truncated_junit_file_fails_the_job_with_its_reason(run: PipelineRun) -> None:
+    # pytest killed while writing its report: a failed job that says so, not an
+    # internal error of Slipway.
+    ctx = job_ctx(run, "unit")
+    out_dir = ctx.artifacts_dir / "slipway/out"
+    out_dir.mkdir(parents=True)
+    (out_dir / "junit.xml").write_text('<?xml version="1.0"?><testsuites><testsuite name="pytest"><testc')
+    outcome = outcomes.read_results(ctx, 1, {})
+    assert outcome.status is JobStatus.FAILED
+    assert "JUnit report is unreadable" in outcome.detail and "see unit.log" in outcome.detail
+    assert (out_dir / "junit.xml") in outcome.artifacts
 
 
 def test_reproduce_finds_the_job_of_a_test(run: PipelineRun) -> None:
@@ -236,3 +267,52 @@ def test_release_history_lives_in_the_store_for_a_fresh_runner(tmp_path: Path) -
     fresh = ReleaseStore(tmp_path / "runner2", store=store)  # no local file on this runner
     assert not fresh.path("staging").exists()
     assert fresh.current("staging") == release
+
+
+class _CachedExcept:
+    """A job cache that answers every job but one."""
+
+    def __init__(self, running: str) -> None:
+        self.running = running
+
+    async def answers(self, job: Job) -> bool:
+        return job.name != self.running
+
+
+class _RecordingEngine:
+    """Knows the test image; records the spec it is asked to run, runs nothing."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.ran: list[ContainerSpec] = []
+
+    async def image_digest(self, ref: str) -> str | None:
+        return "sha256:" + "1" * 64
+
+    async def run(self, spec: ContainerSpec, *, log_path: Path, output_dir: Path) -> RunResult:
+        self.ran.append(spec)
+        return RunResult(exit_code=0, log_path=log_path, duration_s=0.0)
+
+
+@pytest.mark.anyio
+async def test_a_lone_running_group_gets_every_core(run: PipelineRun) -> None:
+    # The other groups are answered by the job cache: they use no CPU, so the one
+    # group that runs must not get a third of the machine.
+    engine = _RecordingEngine()
+    alone = dc_replace(run, engine=engine)  # type: ignore[arg-type]
+    alone.state.cache_probe = _CachedExcept("unit")
+    outcome = await stage.run(alone.for_job(job_ctx(alone, "unit").job))
+    assert outcome.data["cpu_limit"] is None
+    assert outcome.data["workers"] == run.options.total_cpus
+    (spec,) = engine.ran
+    assert spec.limits.cpus is None
+    argv = spec.commands[-1]
+    assert argv[argv.index("-n") + 1] == str(run.options.total_cpus)
+    # Nothing cached: the three groups share the cores as before.
+    assert container.budget(job_ctx(run, "unit"))[1] is not None
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

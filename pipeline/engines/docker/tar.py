@@ -10,71 +10,55 @@ same files: a pattern is matched against the whole path relative to the source,
 from __future__ import annotations
 
 import os
-import re
 import tarfile
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from pipeline.globs import glob_regex
+from pipeline.model.paths import Selection
 from pipeline.model.spec import DirectoryMount
 
 
-@lru_cache(maxsize=512)
-def _pattern(glob: str) -> re.Pattern[str]:
-    return glob_regex(glob.strip("/"))
-
-
-def matches(rel: str, patterns: Iterable[str]) -> bool:
-    """True when ``rel`` (posix, relative) or one of its parent directories matches."""
-    parts = rel.split("/")
-    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-    return any(_pattern(p).fullmatch(prefix) for p in patterns for prefix in prefixes)
-
-
 def selected_files(source: Path, include: Iterable[str], exclude: Iterable[str]) -> Iterator[str]:
-    """Relative posix paths under ``source`` to copy, parents before children."""
-    include, exclude = tuple(include), tuple(exclude)
+    """Relative posix paths under ``source`` to copy, parents before children.
+
+    An excluded directory is not entered. With ``include``, a directory is copied
+    when it matches or holds something that does (as the parent of that entry).
+    """
+    selection = Selection(include=tuple(include), exclude=tuple(exclude))
+    given: set[str] = set()
+
+    def with_parents(rel: str) -> Iterator[str]:
+        parts = rel.split("/")
+        for n in range(1, len(parts) + 1):
+            path = "/".join(parts[:n])
+            if path not in given:
+                given.add(path)
+                yield path
+
     for root, dirs, files in os.walk(source):
         rel_root = Path(root).relative_to(source).as_posix()
         rel_root = "" if rel_root == "." else rel_root + "/"
         kept_dirs = []
+        entries = []
         for d in sorted(dirs):
             rel = rel_root + d
-            if exclude and matches(rel, exclude):
+            if selection.excluded(rel):
                 continue
             # A symlink to a directory is copied as a link, never followed.
             if os.path.islink(os.path.join(root, d)):
-                if not include or matches(rel, include):
-                    yield rel
+                entries.append(rel)
                 continue
             kept_dirs.append(d)
-            if not include or matches(rel, include) or _could_contain(rel, include):
-                yield rel
+            if selection.included(rel):
+                entries.append(rel)
         dirs[:] = kept_dirs
-        for f in sorted(files):
-            rel = rel_root + f
-            if exclude and matches(rel, exclude):
-                continue
-            if include and not matches(rel, include):
-                continue
-            yield rel
-
-
-def _could_contain(rel_dir: str, include: tuple[str, ...]) -> bool:
-    """Whether an included path may lie under ``rel_dir`` (so its entry is needed)."""
-    for pattern in include:
-        head = pattern.strip("/").split("/")
-        parts = rel_dir.split("/")
-        if head[0] == "**":
-            return True
-        pairs = zip(head, parts, strict=False)
-        if len(head) > len(parts) and all(_pattern(h).fullmatch(p) for h, p in pairs):
-            return True
-    return False
+        entries += [rel_root + f for f in sorted(files) if selection.selects(rel_root + f)]
+        for rel in entries:
+            if selection.included(rel):
+                yield from with_parents(rel)
 
 
 def _root_owned(info: tarfile.TarInfo) -> tarfile.TarInfo:

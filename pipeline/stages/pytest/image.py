@@ -3,7 +3,7 @@
 The tag is a hash of ``Dockerfile.test`` and the dependency files that key it
 (lock files), so it changes exactly when the dependencies do. Before building,
 the engine is asked whether it already has that tag (Docker: a local image);
-all test groups of a run share one lookup-or-build behind a lock.
+all test groups of a run share one lookup-or-build (``RunState.test_image``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from pipeline.config.model import TestBaseImage
 from pipeline.model.errors import ConfigError
 from pipeline.model.spec import ImageBuild
 from pipeline.stages.base import JobContext
-
-STATE_KEY = "test-base-image"
-BUILD_SECONDS_KEY = "test-base-image:build-seconds"
+from pipeline.stages.state import BuiltImage
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,34 +71,32 @@ def test_image(config: Config) -> TestImage:
 async def ensure_test_image(ctx: JobContext) -> str:
     """The reference of the test base image, looked up first and built only if missing.
 
-    Returns the reference jobs use as their image. Raises the engine's error if the
-    build fails (the caller turns it into a failed job with the build log).
+    All groups of a run share one lookup-or-build (``RunState.test_image``). Raises
+    the engine's error if the build fails (the caller turns it into a failed job).
     """
-    state = ctx.run.state
-    async with state.lock:
-        ready = state.values.get(STATE_KEY)
-        if isinstance(ready, str):
-            return ready
-        image = test_image(ctx.run.config)
-        engine = ctx.run.engine
-        log = ctx.run.report_dir / "logs" / "test-base-image.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        # Dagger answers None (its own cache makes a repeated build of the same inputs instant).
-        found = await engine.image_digest(image.tag)
-        if found:
-            log.write_text(f"{image.tag} present ({found}), reused: dependencies unchanged\n")
-            ref = image.tag
-        else:
-            with log.open("a") as fh:
-                fh.write(f"{image.tag} not found: building {image.build.dockerfile}\n")
-            start = time.monotonic()
-            ref = await engine.build_image(image.build, log_path=log)
-            state.values[BUILD_SECONDS_KEY] = round(time.monotonic() - start, 1)
-        state.values[STATE_KEY] = ref
-        return ref
+    image = await ctx.run.state.test_image.get(lambda: _look_up_or_build(ctx))
+    return image.ref
+
+
+async def _look_up_or_build(ctx: JobContext) -> BuiltImage:
+    image = test_image(ctx.run.config)
+    engine = ctx.run.engine
+    log = ctx.run.report_dir / "logs" / "test-base-image.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    # Dagger answers None (its own cache makes a repeated build of the same inputs instant).
+    found = await engine.image_digest(image.tag)
+    if found:
+        log.write_text(f"{image.tag} present ({found}), reused: dependencies unchanged\n")
+        return BuiltImage(ref=image.tag)
+    with log.open("a") as fh:
+        fh.write(f"{image.tag} not found: building {image.build.dockerfile}\n")
+    start = time.monotonic()
+    ref = await engine.build_image(image.build, log_path=log)
+    return BuiltImage(ref=ref, build_s=round(time.monotonic() - start, 1))
 
 
 def build_info(ctx: JobContext) -> dict[str, object]:
     """For the report: which image the tests ran in, and whether this run built it."""
-    seconds = ctx.run.state.values.get(BUILD_SECONDS_KEY)
-    return {"tag": ctx.run.state.values.get(STATE_KEY), "built": seconds is not None, "build_s": seconds}
+    image = ctx.run.state.test_image.peek()
+    seconds = image.build_s if image else None
+    return {"tag": image.ref if image else None, "built": seconds is not None, "build_s": seconds}

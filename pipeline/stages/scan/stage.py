@@ -20,16 +20,15 @@ import anyio
 
 from pipeline.config.model import ScanStage
 from pipeline.model.outcome import JobOutcome, JobStatus
+from pipeline.model.paths import COPY_EXCLUDES, EXCLUDED_DIRS
 from pipeline.model.spec import ContainerSpec, DirectoryMount, FileMount, ImageRef
-from pipeline.stages.base import ARTIFACTS_DIR, SOURCE_DIR, JobContext
-from pipeline.stages.command import DEFAULT_EXCLUDE
+from pipeline.stages.base import ARTIFACTS_DIR, SOURCE_DIR, JobContext, never_cached, no_builds, no_facts
 from pipeline.stages.scan import image as scanners
 from pipeline.stages.scan.findings import PARSERS, Finding, Unavailable
 from pipeline.stages.scan.policy import evaluate
 
 NODE_IMAGE = "node:20-slim"
 INPUTS_DIR = "/slipway/in"
-SCANNER_IMAGE_KEY = "scanner-image"
 # Each scanner writes its JSON and exit code; `exit 0` because findings are the
 # policy's to judge, and a missing/invalid JSON file is what marks it unavailable.
 _WRAP = "{cmd} > {out} 2> {out}.err; echo $? > {out}.rc; exit 0"
@@ -57,11 +56,10 @@ def _targets(root: Path, paths: tuple[str, ...]) -> tuple[list[str], list[str]]:
     if paths:
         dockerfiles = [p for p in paths if PurePosixPath(p).name.startswith("Dockerfile")]
         return dockerfiles, [p for p in paths if p not in dockerfiles]
-    skip = {"node_modules", ".venv", ".git"}
     found = sorted(
         str(p.relative_to(root))
         for p in root.rglob("Dockerfile*")
-        if p.is_file() and not skip.intersection(p.relative_to(root).parts)
+        if p.is_file() and not set(EXCLUDED_DIRS).intersection(p.relative_to(root).parts)
     )
     return found, ["."]
 
@@ -100,7 +98,7 @@ def runs(ctx: JobContext, scanner_image: str) -> list[ScanRun]:
     stage = _stage(ctx)
     root = ctx.run.config.project_root
     dockerfiles, others = _targets(root, stage.paths)
-    source = DirectoryMount(source=root, dest=SOURCE_DIR, exclude=DEFAULT_EXCLUDE)
+    source = DirectoryMount(source=root, dest=SOURCE_DIR, exclude=COPY_EXCLUDES)
     out: list[ScanRun] = []
     inputs = ctx.artifacts_dir / "inputs"
 
@@ -169,6 +167,12 @@ def specs(ctx: JobContext) -> list[ContainerSpec]:
     return [r.spec for r in runs(ctx, scanners.image_tag())]
 
 
+cache_inputs = never_cached  # advisories change without our files changing: always fresh
+cache_specs = specs
+cache_facts = no_facts
+builds = no_builds
+
+
 def _write_inputs(ctx: JobContext) -> None:
     root = ctx.run.config.project_root
     _, others = _targets(root, _stage(ctx).paths)
@@ -182,17 +186,13 @@ def _write_inputs(ctx: JobContext) -> None:
 
 async def scanner_image(ctx: JobContext) -> str:
     """Build the scanners image once per run (the layer cache makes it quick after the first)."""
-    async with ctx.run.state.lock:
-        lock = ctx.run.state.values.setdefault(f"{SCANNER_IMAGE_KEY}-lock", anyio.Lock())
-    async with lock:
-        known = ctx.run.state.values.get(SCANNER_IMAGE_KEY)
-        if isinstance(known, str):
-            return known
-        ca = ctx.run.config.model.ca_bundle
-        with scanners.build_context(Path(ca) if ca else None) as build:
-            ref = await ctx.run.engine.build_image(build, log_path=ctx.log_path)
-        ctx.run.state.values[SCANNER_IMAGE_KEY] = ref
-        return ref
+
+    async def build() -> str:
+        # The CA bundle as pipeline.yaml names it: relative to pipeline.yaml, not to the cwd.
+        with scanners.build_context(ctx.run.config.ca_bundle()) as context:
+            return await ctx.run.engine.build_image(context, log_path=ctx.log_path)
+
+    return await ctx.run.state.scanner_image.get(build)
 
 
 def _read(run: ScanRun, exported: Path | None, root: str) -> tuple[list[Finding], str | None]:

@@ -1,0 +1,173 @@
+"""A pytest job's container: the pytest command line, the database variables, the
+plugin copied in, and the worker count and CPU limit from the run's core budget."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Collection
+from pathlib import Path, PurePosixPath
+
+from pipeline.config.model import PytestStage
+from pipeline.model.paths import COPY_EXCLUDES
+from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, FileMount, ImageRef, Limits
+from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
+from pipeline.stages.pytest.budget import budget_workers
+
+TESTING = Path(__file__).resolve().parents[2] / "testing"  # pipeline/testing, copied in
+PLUGIN_DIR = "/slipway"
+OUT_DIR = "/slipway/out"
+NODE_IDS_FILE = "/slipway/tests.txt"
+# Below two workers xdist is a serial run with extra overhead, and a group whose
+# tests wait on PostgreSQL leaves its CPU idle while it waits; two per group is
+# the floor, and on Docker the CPU limits still add up to the machine's cores.
+MIN_WORKERS = 2
+# PostgreSQL allows 63 bytes; the plugin appends "_template" or "_gw<N>".
+DB_NAME_MAX = 40
+DB_NAME_HASH = 8
+
+
+def stage_of(ctx: JobContext) -> PytestStage:
+    assert isinstance(ctx.stage, PytestStage)
+    return ctx.stage
+
+
+def workdir(ctx: JobContext) -> str:
+    return str(PurePosixPath(SOURCE_DIR) / stage_of(ctx).workdir)
+
+
+def selection(ctx: JobContext) -> list[str]:
+    return list(stage_of(ctx).paths)
+
+
+def plugin_files() -> tuple[FileMount, ...]:
+    """Slipway's pytest plugin, as the module ``slipway_pytest_plugin`` in the container."""
+    return (FileMount(source=TESTING / "plugin.py", dest=f"{PLUGIN_DIR}/slipway_pytest_plugin.py"),)
+
+
+def weights(ctx: JobContext, running: Collection[str] | None = None) -> list[tuple[str, int]]:
+    """Each pytest job's expected work (last run's seconds, else an equal share); with
+    ``running``, only those jobs (the job cache answers the others: they use no CPU)."""
+    last = ctx.run.last_durations
+    return [
+        (j.name, max(1, round(last.get(j.name, 60.0))))
+        for j in ctx.run.jobs
+        if j.kind == "pytest" and (running is None or j.name in running)
+    ]
+
+
+def budget(ctx: JobContext, running: Collection[str] | None = None) -> tuple[int, float | None]:
+    """(xdist workers, CPU limit) for this job from the run's shared core budget.
+
+    The pytest jobs of a run start together (they need nothing), so they share the
+    cores: CPU limits proportional to expected work add up to the cores exactly;
+    worker counts follow the same shares with a floor of ``MIN_WORKERS``.
+    """
+    stage = stage_of(ctx)
+    shares = weights(ctx, running) or [(ctx.job.name, 1)]
+    total = ctx.run.options.total_cpus
+    counts = budget_workers(total, shares)
+    weight = dict(shares).get(ctx.job.name, 1)
+    share = total * weight / sum(w for _, w in shares)
+    workers = (
+        stage.workers if isinstance(stage.workers, int) else max(MIN_WORKERS, counts.get(ctx.job.name, 1))
+    )
+    limit = round(max(share, 0.5), 2) if len(shares) > 1 else None
+    return workers, limit
+
+
+def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str]:
+    """The pytest argv after ``python -m pytest`` (the project's own options still apply:
+    ours come later on the command line, so they win where both set the same one)."""
+    stage = stage_of(ctx)
+    args = [*select, "-p", "slipway_pytest_plugin", "-p", "no:cacheprovider"]
+    if workers == 0 or stage.dist == "no":
+        args += ["-n", "0"]  # in-process; still overrides a project's own -n in addopts
+    else:
+        args += ["-n", str(workers), "--dist", stage.dist]
+    args += ["--junitxml", f"{OUT_DIR}/junit.xml", "-o", "junit_family=xunit1"]
+    if stage.markers:
+        args += ["-m", stage.markers]
+    if stage.reruns:
+        args += ["--reruns", str(stage.reruns)]
+    if stage.coverage is not None:
+        args += [f"--cov={src}" for src in stage.coverage.source] or ["--cov"]
+        args += [f"--cov-report=xml:{OUT_DIR}/coverage.xml", "--cov-report="]
+    for option in stage.override_ini:
+        args += ["-o", option]
+    args += list(stage.addopts)
+    return args
+
+
+def database_name(base: str, job: str) -> str:
+    """``<base>_<job>``, PostgreSQL-safe; a name too long for the plugin's suffixes keeps
+    its start and gets a hash of the whole, so two long job names never share one."""
+    name = re.sub(r"[^a-z0-9_]", "_", f"{base}_{job}".lower())
+    if len(name) <= DB_NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:DB_NAME_HASH]
+    return f"{name[: DB_NAME_MAX - DB_NAME_HASH - 1]}_{digest}"
+
+
+def database_env(ctx: JobContext) -> list[tuple[str, str]]:
+    db = stage_of(ctx).database
+    if db is None:
+        return []
+    service = ctx.run.config.model.services[db.service]
+    port = service.port or 5432
+    admin = f"{db.url_scheme}://{db.user}:{db.password}@{db.service}:{port}/postgres"
+    # One run's groups each have their own PostgreSQL, but a shared server must
+    # not see two jobs use one name: the job name goes into the database name.
+    env = [("SLIPWAY_DB_ADMIN_URL", admin), ("SLIPWAY_DB_NAME", database_name(db.name, ctx.job.name))]
+    if db.migrate:
+        env.append(("SLIPWAY_DB_MIGRATE", json.dumps(list(db.migrate))))
+        cwd = str(PurePosixPath(workdir(ctx)) / db.migrate_cwd) if db.migrate_cwd else workdir(ctx)
+        env.append(("SLIPWAY_DB_MIGRATE_CWD", cwd))
+    if db.env:
+        env.append(("SLIPWAY_DB_ENV", json.dumps(db.env)))
+    return env
+
+
+def spec(
+    ctx: JobContext,
+    *,
+    image: str,
+    select: list[str],
+    node_ids: Path | None = None,
+    running: Collection[str] | None = None,
+) -> ContainerSpec:
+    stage = stage_of(ctx)
+    workers, limit = budget(ctx, running)
+    files = list(plugin_files())
+    if node_ids is not None:
+        files.append(FileMount(source=node_ids, dest=NODE_IDS_FILE))
+    env = {
+        "PYTHONPATH": PLUGIN_DIR,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "COVERAGE_FILE": f"{OUT_DIR}/.coverage",
+        **dict(database_env(ctx)),
+        **stage.env,
+    }
+    return ContainerSpec(
+        name=ctx.job.name,
+        image=ImageRef(ref=image),
+        commands=(
+            ("mkdir", "-p", OUT_DIR),
+            ("python", "-m", "pytest", *pytest_args(ctx, workers=workers, select=select)),
+        ),
+        directories=(
+            DirectoryMount(source=ctx.run.config.project_root, dest=SOURCE_DIR, exclude=COPY_EXCLUDES),
+        ),
+        files=tuple(files),
+        caches=(
+            CacheMount(name="pip", path="/root/.cache/pip"),
+            CacheMount(name="uv", path="/root/.cache/uv"),
+        ),
+        services=services_for(ctx, stage.services),
+        env=tuple(sorted(env.items())),
+        secrets=tuple(stage.secrets),
+        workdir=workdir(ctx),
+        outputs=(OUT_DIR,),
+        limits=Limits(cpus=limit),
+    )

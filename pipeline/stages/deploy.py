@@ -7,6 +7,11 @@
   IMAGE_REF, GIT_SHA); then the health check.
 - ``check``: the live release is verified again; if it fails it is rolled back.
 
+The targets themselves are in ``pipeline.ship.deploy`` (``rollout``, ``command``,
+``health``). A deploy command and a command health check get a small base
+environment, the stage's ``env``, its secrets and what to deploy; never the rest
+of the runner's environment.
+
 ``promote_from`` deploys the digest the other environment runs (from its
 release history); the registry gets ``<env>`` and ``<env>-<sha>`` tags on that
 digest by a manifest PUT. Nothing is rebuilt or pulled to promote.
@@ -14,12 +19,8 @@ digest by a manifest PUT. Nothing is rebuilt or pulled to promote.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 
@@ -31,8 +32,10 @@ from pipeline.model.outcome import JobOutcome, JobStatus
 from pipeline.model.secrets import resolve
 from pipeline.model.spec import ContainerSpec
 from pipeline.ship import images as app_images
+from pipeline.ship.deploy.command import command_env, run_command
 from pipeline.ship.deploy.docker_host import DockerHost, Environment
 from pipeline.ship.deploy.health import Probe, command_probe, http_probe, until_healthy
+from pipeline.ship.deploy.rollout import Rollout, Service, Step, activate
 from pipeline.ship.releases import FAILED, SUCCESS, Release, ReleaseStore, new_id, now
 from pipeline.stages.base import JobContext, never_cached, no_builds, no_facts
 
@@ -54,16 +57,6 @@ cache_inputs = never_cached  # a deploy changes the world
 cache_specs = specs
 cache_facts = no_facts
 builds = no_builds
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """A deploy's outcome before it becomes a JobOutcome and a history entry."""
-
-    ok: bool
-    detail: str
-    rolled_back_to: str | None = None
-    data: dict[str, Any] | None = None
 
 
 class _Job:
@@ -147,134 +140,64 @@ class _Job:
 
     # -- docker target ------------------------------------------------------------
 
+    def rollout(self) -> Rollout:
+        config, stage = self.ctx.run.config, self.stage
+        aliases = config.model.images.aliases
+        services = tuple(
+            Service(
+                name=name,
+                image=resolve_alias(config.model.services[name].image, aliases),
+                env=dict(config.model.services[name].env),
+                command=tuple(config.model.services[name].command),
+            )
+            for name in stage.services
+        )
+        health = stage.health
+
+        def public_check(env_vars: dict[str, str]) -> Probe | None:
+            return self.public_probe(health, env_vars) if health is not None else None
+
+        return Rollout(
+            health=health or Health(),
+            public_check=public_check,
+            services=services,
+            env=dict(stage.env),
+            drain_s=stage.drain_s,
+            say=self.say,
+            line=self.log.line,
+        )
+
     async def docker_activate(
         self, env: Environment, release: Release, ref: str, digest: str, container_port: int
     ) -> Step:
         """Start ``ref`` beside the live release, check it, switch, drain, stop the old one."""
         host = await anyio.to_thread.run_sync(DockerHost)
         try:
-            return await self._docker_activate(host, env, release, ref, digest, container_port)
+            return await activate(
+                host,
+                env,
+                release,
+                ref=ref,
+                digest=digest,
+                container_port=container_port,
+                rollout=self.rollout(),
+            )
         finally:
             await anyio.to_thread.run_sync(host.close)
 
-    async def _docker_activate(
-        self, host: DockerHost, env: Environment, release: Release, ref: str, digest: str, container_port: int
-    ) -> Step:
-        health = self.stage.health or Health()
-        await anyio.to_thread.run_sync(host.ensure_environment, env)
-        services = self.ctx.run.config.model.services
-        for svc_name in self.stage.services:
-            svc = services[svc_name]
-            image = resolve_alias(svc.image, self.ctx.run.config.model.images.aliases)
-            started = await anyio.to_thread.run_sync(
-                host.ensure_service, env, svc_name, image, dict(svc.env), list(svc.command)
-            )
-            if started:
-                self.say(f"service {svc_name} of {env.name} started from {image}")
-        previous = await anyio.to_thread.run_sync(host.upstream, env)
-        name = f"slipway-{env.name}-{release.id}"
-        env_vars = {
-            **self.stage.env,
-            "ENVIRONMENT": env.name,
-            "GIT_SHA": release.git_sha,
-            "SLIPWAY_RELEASE": release.id,
-        }
-        t0 = time.monotonic()
-        self.say(f"starting {name} from {ref} beside {previous or 'nothing (first release)'}")
-        await anyio.to_thread.run_sync(
-            lambda: host.start_release(
-                env, name=name, image=ref, release_id=release.id, digest=digest, environment=env_vars
-            )
-        )
-        path = urlsplit(health.http).path if health.http else ""
-        candidate = (
-            f"http://{name}:{container_port}{path or '/'}"
-            if health.http
-            else f"tcp://{name}:{container_port}"
-        )
-
-        async def candidate_probe() -> tuple[bool, str]:
-            return await anyio.to_thread.run_sync(host.probe, env, candidate, health.timeout_s)
-
-        ok, why, took = await until_healthy(candidate_probe, health, self.say)
-        data: dict[str, Any] = {
-            "container": name,
-            "candidate_check_s": round(took, 2),
-            "previous_upstream": previous,
-        }
-        if not ok:
-            logs = await anyio.to_thread.run_sync(host.logs, name)
-            for line in logs.splitlines()[-20:]:
-                self.log.line(f"  {name}: {line}")
-            await anyio.to_thread.run_sync(host.stop_release, name)
-            kept = f"; {previous} kept serving" if previous else "; no previous release to keep"
-            return Step(False, f"health check failed before the switch ({why}){kept}", data=data)
-        upstream = f"{name}:{container_port}"
-        s0 = time.monotonic()
-        await anyio.to_thread.run_sync(host.switch, env, upstream)
-        data["switch_s"] = round(time.monotonic() - s0, 3)
-        self.say(f"switched {env.name} (:{env.port}) to {upstream} in {data['switch_s']}s")
-        probe = self.public_probe(health, env_vars) if self.stage.health else None
-        if probe is not None:
-            ok, why, took = await until_healthy(probe, health, self.say)
-            data["public_check_s"] = round(took, 2)
-            if not ok:
-                if previous:
-                    await anyio.to_thread.run_sync(host.switch, env, previous)
-                    self.say(f"switched {env.name} back to {previous}")
-                await anyio.to_thread.run_sync(host.stop_release, name)
-                return Step(
-                    False,
-                    f"health check failed after the switch ({why}); switched back to {previous}",
-                    data=data,
-                )
-        # Old connections finish on the old release before it is stopped.
-        await anyio.sleep(self.stage.drain_s)
-        for c in await anyio.to_thread.run_sync(host.releases, env.name):
-            old = c["Names"][0].lstrip("/")
-            if old != name:
-                self.say(f"stopping {old}")
-                await anyio.to_thread.run_sync(host.stop_release, old)
-        data["deploy_s"] = round(time.monotonic() - t0, 2)
-        return Step(True, f"{name} is live on :{env.port} ({ref})", data=data)
-
     # -- command target -----------------------------------------------------------
-
-    def command_env(self, images: dict[str, dict[str, str]], git_sha: str) -> dict[str, str]:
-        first = next(iter(images.values()))
-        out = {
-            "IMAGE": first.get("repository") or first["ref"].rsplit(":", 1)[0],
-            "TAG": f"{self.stage.environment}-{git_sha}",
-            "DIGEST": first.get("digest", ""),
-            "IMAGE_REF": first["ref"],
-            "ENVIRONMENT": self.stage.environment,
-            "GIT_SHA": git_sha,
-        }
-        for target, info in images.items():
-            out[f"IMAGE_{target.upper().replace('-', '_')}"] = info["ref"]
-        return out
 
     async def run_command(self, argv: tuple[str, ...], env_vars: dict[str, str]) -> tuple[bool, str]:
         secrets = resolve(self.stage.secrets)
         self.ctx.run.redactor.add(secrets.values())
         self.say(f"$ {' '.join(argv)}  (IMAGE={env_vars['IMAGE']} DIGEST={env_vars['DIGEST']})")
-        timeout = self.stage.timeout_s or 3600
-        try:
-            with anyio.fail_after(timeout):
-                done = await anyio.run_process(
-                    list(argv),
-                    check=False,
-                    env={**os.environ, **self.stage.env, **secrets, **env_vars},
-                    cwd=str(self.ctx.run.config.base_dir),
-                    stderr=subprocess.STDOUT,
-                )
-        except TimeoutError:
-            return False, f"{argv[0]} timed out after {timeout}s"
-        except OSError as exc:
-            return False, f"could not run {argv[0]}: {exc}"
-        for line in done.stdout.decode("utf-8", errors="replace").splitlines():
-            self.log.line(line)
-        return done.returncode == 0, f"{argv[0]} exited {done.returncode}"
+        return await run_command(
+            argv,
+            {**self.stage.env, **secrets, **env_vars},
+            cwd=str(self.ctx.run.config.base_dir),
+            timeout_s=self.stage.timeout_s or 3600,
+            log=self.log,
+        )
 
     async def command_activate(self, argv: tuple[str, ...], env_vars: dict[str, str]) -> Step:
         ok, why = await self.run_command(argv, env_vars)
@@ -312,15 +235,22 @@ class _Job:
                     step = Step(True, "still live")
                 else:
                     port = int(good.extra.get("container_port") or self.stage.container_port)
-                    step = await self._docker_activate(
-                        host, env, good, info["ref"], info.get("digest", ""), port
+                    step = await activate(
+                        host,
+                        env,
+                        good,
+                        ref=info["ref"],
+                        digest=info.get("digest", ""),
+                        container_port=port,
+                        rollout=self.rollout(),
                     )
                     if step.ok and step.data:
                         self.store.save(replace(good, container=str(step.data["container"])))
             finally:
                 await anyio.to_thread.run_sync(host.close)
         elif good.command:
-            step = await self.command_activate(good.command, self.command_env(good.images, good.git_sha))
+            env_vars = command_env(self.stage.environment, good.images, good.git_sha)
+            step = await self.command_activate(good.command, env_vars)
         else:
             step = Step(False, f"release {good.id} records no way to deploy it again")
         if not step.ok:
@@ -378,7 +308,8 @@ async def _deploy(job: _Job) -> JobOutcome:
     else:
         if not stage.command:
             raise SlipwayError(f"stage {stage.name}: target command needs `command:`")
-        step = await job.command_activate(tuple(stage.command), job.command_env(images, git_sha))
+        env_vars = command_env(stage.environment, images, git_sha)
+        step = await job.command_activate(tuple(stage.command), env_vars)
     return await _finish(job, release, step)
 
 
@@ -420,7 +351,7 @@ async def _check(job: _Job) -> JobOutcome:
         raise SlipwayError(f"nothing is live in {stage.environment} to check")
     if stage.health is None:
         raise SlipwayError(f"stage {stage.name}: target check needs `health:`")
-    env_vars = job.command_env(live.images, live.git_sha)
+    env_vars = command_env(job.stage.environment, live.images, live.git_sha)
     probe = job.public_probe(stage.health, env_vars)
     if probe is None:
         raise SlipwayError(f"stage {stage.name}: health needs `http:` or `command:`")

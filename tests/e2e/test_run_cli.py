@@ -173,3 +173,48 @@ def test_unreachable_daemon_exits_2_with_advice(project: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "DOCKER_HOST" in proc.stderr or "dockerd" in proc.stderr
+
+
+UNKNOWN_IMAGE = """\
+project: {name: demo, root: app}
+images:
+  aliases: {python:3.11-slim: slipway/python:3.11}
+stages:
+  - name: typo
+    kind: command
+    image: slipway-test/no-such-image:1
+    commands: [["true"]]
+  - name: after-typo
+    kind: command
+    image: python:3.11-slim
+    needs: [typo]
+    commands: [["true"]]
+  - name: hello
+    kind: command
+    image: python:3.11-slim
+    commands: [[python, -c, "print('hello')"]]
+  - name: after-hello
+    kind: command
+    image: python:3.11-slim
+    needs: [hello]
+    commands: [[python, -c, "print('after')"]]
+"""
+
+
+def test_a_job_whose_image_does_not_exist_fails_alone(client: docker.DockerClient, project: Path) -> None:
+    # The engine is there: an unknown image is that job's failure (exit 1, the engine's
+    # message in its log), not "no engine" (exit 2 with every other job cancelled).
+    (project / "pipeline.yaml").write_text(UNKNOWN_IMAGE)
+    proc = slipway(project, "run", "--report-dir", "out", "--engine", "docker")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out + err
+    report = json.loads((project / "out/report.json").read_text())
+    jobs = {j["name"]: j for j in report["jobs"]}
+    assert {n: j["status"] for n, j in jobs.items()} == {
+        "typo": "failed", "after-typo": "skipped", "hello": "success", "after-hello": "success",
+    }
+    log = (project / "out" / jobs["typo"]["log"]).read_text()
+    assert "slipway-test/no-such-image:1" in log and "images bootstrap" in log
+    assert "slipway-test/no-such-image:1" in jobs["typo"]["detail"]
+    assert "after" in (project / "out" / jobs["after-hello"]["log"]).read_text()
+    assert leftovers(client, report["run_id"]) == []

@@ -119,3 +119,16 @@ def test_plan_calls_prints_builds_and_container_calls(capsys: pytest.CaptureFixt
     assert main(["plan", "--config", config, "--calls", "deploy-staging", "--engine", "docker"]) == 0
     assert "decides its containers at run time" in capsys.readouterr().out
     assert main(["plan", "--config", config, "--calls", "nope", "--engine", "docker"]) == 2
+
+
+def test_jobs_help_says_the_default_the_run_uses() -> None:
+    # The help said "default: CPU count" while a run took max(cpus, 4).
+    import typer.main
+
+    from pipeline.commands.cli import MIN_DEFAULT_JOBS, app, default_jobs
+
+    assert default_jobs(2) == MIN_DEFAULT_JOBS == 4
+    assert default_jobs(16) == 16
+    run = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
+    (jobs,) = [p for p in run.params if "--jobs" in p.opts]
+    assert "the CPU count, at least 4" in jobs.help

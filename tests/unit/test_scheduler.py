@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import anyio
 import pytest
 
+from pipeline.model.errors import EngineJobError, EngineUnavailable
 from pipeline.model.outcome import JobOutcome, JobStatus, RunStatus
 from pipeline.plan import Job, Plan
 from pipeline.scheduler import run_plan
@@ -133,6 +135,37 @@ def test_a_bug_in_a_stage_fails_that_job_only(tmp_path: object) -> None:
     assert by["buggy"].status is JobStatus.FAILED
     assert "internal error (RuntimeError: oops)" in by["buggy"].detail
     assert by["fine"].status is JobStatus.SUCCESS
+
+
+def test_an_engine_error_fails_that_job_only_and_is_in_its_log(tmp_path: Path) -> None:
+    async def runner(j: Job) -> JobOutcome:
+        if j.name == "typo":
+            raise EngineJobError("image typo:1 is not present locally and cannot be pulled")
+        await anyio.sleep(0.1)
+        return JobOutcome(status=JobStatus.SUCCESS)
+
+    plan = Plan(jobs=(job("typo"), job("fine"), job("later", "fine")))
+    result = anyio.run(
+        lambda: run_plan(plan, runner, max_parallel=2, log_path=lambda j: tmp_path / f"{j.name}.log")
+    )
+    by = {r.job.name: r for r in result.records}
+    assert by["typo"].status is JobStatus.FAILED
+    assert "cannot be pulled" in by["typo"].detail
+    assert "[slipway] error: image typo:1" in (tmp_path / "typo.log").read_text()
+    assert by["fine"].status is JobStatus.SUCCESS and by["later"].status is JobStatus.SUCCESS
+    assert result.status is RunStatus.FAILED and result.fatal is None
+
+
+def test_an_unreachable_engine_stops_the_run() -> None:
+    async def runner(j: Job) -> JobOutcome:
+        if j.name == "first":
+            raise EngineUnavailable("cannot reach the Docker daemon")
+        await anyio.sleep(5)
+        return JobOutcome(status=JobStatus.SUCCESS)
+
+    result = anyio.run(lambda: run_plan(Plan(jobs=(job("first"), job("other"))), runner, max_parallel=2))
+    assert isinstance(result.fatal, EngineUnavailable)
+    assert {r.job.name: r.status for r in result.records}["other"] is JobStatus.SKIPPED
 
 
 def test_max_parallel_must_be_positive() -> None:

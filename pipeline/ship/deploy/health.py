@@ -1,8 +1,10 @@
-"""Health checks with retries: an HTTP URL that must answer 2xx, or a command that must exit 0."""
+"""Health checks with retries: an HTTP URL that must answer 2xx, or a command that must exit 0.
+
+A command probe gets the same small environment as a deploy command (``command.runner_env``).
+"""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -11,6 +13,7 @@ import anyio
 import httpx
 
 from pipeline.config.model import Health
+from pipeline.ship.deploy.command import runner_env
 
 Probe = Callable[[], Awaitable[tuple[bool, str]]]
 
@@ -30,7 +33,7 @@ async def command_probe(
     try:
         with anyio.fail_after(timeout_s):
             done = await anyio.run_process(
-                list(argv), check=False, env={**os.environ, **env}, cwd=cwd, stderr=subprocess.STDOUT
+                list(argv), check=False, env={**runner_env(), **env}, cwd=cwd, stderr=subprocess.STDOUT
             )
     except TimeoutError:
         return False, f"{argv[0]}: timed out after {timeout_s}s"

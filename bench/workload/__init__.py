@@ -1,0 +1,1 @@
+"""The bench workload: a generated backend project of real size (see generate.py)."""

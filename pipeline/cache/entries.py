@@ -1,14 +1,8 @@
-"""One implementation of ``Store`` over any ``Backend``: layout, atomicity, verification.
+"""One implementation of ``Store`` over any ``Backend``: atomicity, verification, pruning.
 
-Layout, the same in a directory and in a bucket::
-
-    entries/<key>/<sha256>.tar.gz   the blob, named by its content
-    entries/<key>/index.json        written after the blob; names it and its sha256
-    entries/<key>/last-used         touched on every hit (LRU without rewriting the index)
-    objects/<name>                  small named objects (durations, release history)
-
-Two writers of one key each write their own blob name (same content, same name) and
-then replace the index, so a reader sees one complete entry or the other.
+The layout of entries is ``layout``'s. Two writers of one key each write their own
+blob name (same content, same name) and then replace the index, so a reader sees
+one complete entry or the other.
 """
 
 from __future__ import annotations
@@ -20,15 +14,14 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pipeline.cache.archive import ArchiveError, Packed, pack, sha256_file
-from pipeline.cache.backend import Backend, BackendError, ObjectInfo
+from pipeline.cache.backend import Backend, BackendError
+from pipeline.cache.layout import EntryDir, blob_name, entry_dir, index_bytes, parse_index, scan
 from pipeline.cache.store import (
-    BLOB_SUFFIX,
     INDEX_NAME,
     LAST_USED_NAME,
     Entry,
@@ -37,32 +30,14 @@ from pipeline.cache.store import (
     log,
 )
 
-INDEX_FORMAT = 1
 # A blob or temp file without an index may belong to a writer that is still working;
 # only prune it once no sane write could still be in flight.
 ORPHAN_GRACE = timedelta(hours=1)
 _TMP_PREFIX = ".tmp-"
 
 
-def _entry_dir(key: str) -> str:
-    return f"entries/{key}/"
-
-
-def _blob_name(key: str, sha256: str) -> str:
-    return f"{_entry_dir(key)}{sha256}{BLOB_SUFFIX}"
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(slots=True)
-class _Dir:
-    """What a listing found in one entry directory."""
-
-    index: ObjectInfo | None = None
-    last_used: ObjectInfo | None = None
-    others: list[ObjectInfo] = field(default_factory=list)  # blobs and temp files
 
 
 class EntryStore:
@@ -116,23 +91,8 @@ class EntryStore:
 
     def _read_index(self, key: str) -> dict[str, Any] | None:
         """The parsed index, None if missing; raises ValueError if it is not a valid one."""
-        raw = self._backend.read(_entry_dir(key) + INDEX_NAME)
-        if raw is None:
-            return None
-        index = json.loads(raw)
-        if (
-            not isinstance(index, dict)
-            or index.get("format") != INDEX_FORMAT
-            or index.get("key") != key
-            or not isinstance(index.get("sha256"), str)
-            or len(index["sha256"]) != 64
-            or not isinstance(index.get("size"), int)
-            or not isinstance(index.get("names"), list)
-            or not isinstance(index.get("meta"), dict)
-        ):
-            raise ValueError("index is not a Slipway cache index for this key")
-        datetime.fromisoformat(index["created"])
-        return index
+        raw = self._backend.read(entry_dir(key) + INDEX_NAME)
+        return None if raw is None else parse_index(raw, key)
 
     def _corrupt(self, key: str, why: str) -> None:
         # Every corrupt entry is reported (not once per store): each one is a finding.
@@ -151,7 +111,7 @@ class EntryStore:
             if index is None:
                 return None
             sha, size = index["sha256"], index["size"]
-            blob = self._backend.fetch(_blob_name(key, sha))
+            blob = self._backend.fetch(blob_name(key, sha))
             if blob is None:
                 self._corrupt(key, "its index names a blob that is not there")
                 return None
@@ -176,7 +136,7 @@ class EntryStore:
 
     def _touch(self, key: str) -> None:
         try:
-            self._backend.touch(_entry_dir(key) + LAST_USED_NAME)
+            self._backend.touch(entry_dir(key) + LAST_USED_NAME)
         except (BackendError, OSError) as exc:
             # A hit whose LRU mark failed is still a good hit (e.g. read-only credentials).
             self._failed("mark last use", exc)
@@ -239,24 +199,15 @@ class EntryStore:
     def _put_packed(
         self, key: str, packed: Packed, meta: dict[str, Any], created: datetime, *, consume: bool
     ) -> bool:
-        index = {
-            "format": INDEX_FORMAT,
-            "key": key,
-            "sha256": packed.sha256,
-            "size": packed.size,
-            "names": list(packed.names),
-            "created": created.isoformat(),
-            "meta": meta,
-        }
-        index_bytes = json.dumps(index, sort_keys=True, indent=1).encode()
+        index = index_bytes(key, packed, meta, created)
         src = packed.path
         try:
             if not consume:
                 src = self._copy_to_scratch(packed.path)
             # Blob first, index last: an index is only ever visible with its blob.
-            self._backend.store(_blob_name(key, packed.sha256), src)
-            self._backend.write(_entry_dir(key) + INDEX_NAME, index_bytes)
-            self._backend.touch(_entry_dir(key) + LAST_USED_NAME)
+            self._backend.store(blob_name(key, packed.sha256), src)
+            self._backend.write(entry_dir(key) + INDEX_NAME, index)
+            self._backend.touch(entry_dir(key) + LAST_USED_NAME)
         except (BackendError, OSError) as exc:
             self._failed("put", exc)
             return False
@@ -275,27 +226,11 @@ class EntryStore:
 
     # -- listing and pruning ------------------------------------------------------------
 
-    def _scan(self, prefix: str) -> dict[str, _Dir]:
-        dirs: dict[str, _Dir] = {}
-        for obj in self._backend.list("entries/" + prefix):
-            rest = obj.name.removeprefix("entries/")
-            if "/" not in rest:
-                continue
-            key, leaf = rest.rsplit("/", 1)
-            d = dirs.setdefault(key, _Dir())
-            if leaf == INDEX_NAME:
-                d.index = obj
-            elif leaf == LAST_USED_NAME:
-                d.last_used = obj
-            else:
-                d.others.append(obj)
-        return dirs
-
-    def _list(self, prefix: str) -> tuple[list[EntryInfo], dict[str, _Dir]]:
-        dirs = self._scan(prefix)
+    def _list(self, prefix: str) -> tuple[list[EntryInfo], dict[str, EntryDir]]:
+        dirs = scan(self._backend, prefix)
         keyed = [(k, d) for k, d in dirs.items() if d.index is not None]
 
-        def load(item: tuple[str, _Dir]) -> EntryInfo | None:
+        def load(item: tuple[str, EntryDir]) -> EntryInfo | None:
             key, d = item
             assert d.index is not None
             try:
@@ -335,11 +270,11 @@ class EntryStore:
         return True
 
     def _delete(self, key: str) -> None:
-        entry_dir = _entry_dir(key)
+        where = entry_dir(key)
         # Index first: from then on readers miss instead of finding a half entry.
-        self._backend.delete(entry_dir + INDEX_NAME)
-        for obj in self._backend.list(entry_dir):
-            if "/" not in obj.name.removeprefix(entry_dir):  # not a longer key's files
+        self._backend.delete(where + INDEX_NAME)
+        for obj in self._backend.list(where):
+            if "/" not in obj.name.removeprefix(where):  # not a longer key's files
                 self._backend.delete(obj.name)
 
     def prune(
@@ -377,7 +312,7 @@ class EntryStore:
 
     def _sweep(
         self,
-        dirs: Mapping[str, _Dir],
+        dirs: Mapping[str, EntryDir],
         kept: Mapping[str, EntryInfo],
         deleted: set[str],
         now: datetime,
@@ -387,7 +322,7 @@ class EntryStore:
             if key in deleted:
                 continue
             info = kept.get(key)
-            current = _blob_name(key, info.sha256) if info else None
+            current = blob_name(key, info.sha256) if info else None
             for obj in d.others:
                 if obj.name != current and now - obj.modified > ORPHAN_GRACE:
                     self._backend.delete(obj.name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ from pipeline.model.outcome import TestTotals
 from pipeline.scheduler import JobRecord, SchedulerResult
 
 REPORT_FILE = "report.json"
+# Keys every report has (empty unless the run's finalizers or a merge fill them).
+_FROM_EXTRA = ("failures", "flaky_tests", "quarantined_tests")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -45,7 +46,7 @@ def job_entry(record: JobRecord, report_dir: Path) -> dict[str, Any]:
         "detail": record.detail,
     }
     if outcome and outcome.tests is not None:
-        entry["tests"] = asdict(outcome.tests)
+        entry["tests"] = outcome.tests.as_dict()
     if outcome and outcome.data:
         entry.update({k: v for k, v in outcome.data.items() if k not in entry})
     return entry
@@ -53,12 +54,43 @@ def job_entry(record: JobRecord, report_dir: Path) -> dict[str, Any]:
 
 def total_tests(records: Sequence[JobRecord]) -> TestTotals | None:
     totals = [r.outcome.tests for r in records if r.outcome and r.outcome.tests is not None]
-    if not totals:
-        return None
-    result = TestTotals()
-    for t in totals:
-        result = result + t
-    return result
+    return TestTotals.sum(totals) if totals else None
+
+
+def report_document(
+    *,
+    run_id: str,
+    git_sha: str,
+    engine: str,
+    status: str,
+    started: datetime,
+    finished: datetime,
+    jobs: Sequence[Mapping[str, Any]],
+    tests: TestTotals | None,
+    critical_path: Sequence[str] = (),
+    coverage_percent: float | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The one report builder: a run's report and a merged one have the same keys."""
+    report: dict[str, Any] = {
+        "run_id": run_id,
+        "git_sha": git_sha,
+        "engine": engine,
+        "status": status,
+        "started": _iso(started),
+        "finished": _iso(finished),
+        "duration_s": round((finished - started).total_seconds(), 3),
+        "jobs": [dict(j) for j in jobs],
+        "tests": tests.as_dict() if tests else None,
+        "coverage": {"percent": coverage_percent} if coverage_percent is not None else None,
+        "critical_path": list(critical_path),
+        "failures": [],
+        "flaky_tests": [],
+        "quarantined_tests": [],
+    }
+    if extra:
+        report.update({k: v for k, v in extra.items() if k not in report or k in _FROM_EXTRA})
+    return report
 
 
 def build_report(
@@ -72,23 +104,20 @@ def build_report(
     coverage_percent: float | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    tests = total_tests(result.records)
-    report: dict[str, Any] = {
-        "run_id": run_id,
-        "git_sha": git_sha,
-        "engine": engine,
-        "status": str(result.status),
-        "started": _iso(result.started),
-        "finished": _iso(result.finished),
-        "duration_s": round((result.finished - result.started).total_seconds(), 3),
-        "jobs": [job_entry(r, report_dir) for r in result.records],
-        "tests": asdict(tests) if tests else None,
-        "coverage": {"percent": coverage_percent} if coverage_percent is not None else None,
-        "critical_path": list(critical_path),
-    }
-    if extra:
-        report.update({k: v for k, v in extra.items() if k not in report})
-    return report
+    """A run's report, from the scheduler's records."""
+    return report_document(
+        run_id=run_id,
+        git_sha=git_sha,
+        engine=engine,
+        status=str(result.status),
+        started=result.started,
+        finished=result.finished,
+        jobs=[job_entry(r, report_dir) for r in result.records],
+        tests=total_tests(result.records),
+        critical_path=critical_path,
+        coverage_percent=coverage_percent,
+        extra=extra,
+    )
 
 
 def write_report(report: Mapping[str, Any], report_dir: Path) -> Path:

@@ -5,23 +5,18 @@ each shard's time with the imbalance (longest / mean).
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import coverage
-
 from pipeline.config.model import PytestStage
 from pipeline.model.outcome import JobStatus
-from pipeline.reports import junit
+from pipeline.reports import coverage, junit
 from pipeline.scheduler import JobRecord, SchedulerResult
-from pipeline.stages.base import SOURCE_DIR, PipelineRun
+from pipeline.stages.base import PipelineRun
 from pipeline.stages.pytest import durations as stored_durations
 from pipeline.stages.pytest import shards
-
-log = logging.getLogger(__name__)
 
 MERGED_JUNIT = "junit.xml"
 MERGED_COVERAGE = "coverage.xml"
@@ -53,21 +48,13 @@ def merge_junit(run: PipelineRun, records: list[JobRecord]) -> Path | None:
 
 def combine_coverage(run: PipelineRun, records: list[JobRecord]) -> float | None:
     """Combine every job's coverage data, container paths mapped back to the repository."""
-    data_files = [str(p) for r in records if (p := _artifact(r, ".coverage")) is not None]
-    if not data_files:
-        return None
-    root = run.config.project_root
-    cov = coverage.Coverage(data_file=str(run.report_dir / ".coverage"), config_file=False)
-    # The first entry is where paths end up; the others are what the containers saw.
-    cov.set_option("paths", {"source": [str(root), SOURCE_DIR]})
-    try:
-        cov.combine(data_files, keep=True)
-        cov.save()
-        percent = cov.xml_report(outfile=str(run.report_dir / MERGED_COVERAGE), ignore_errors=True)
-    except coverage.exceptions.CoverageException as exc:
-        log.warning("coverage could not be combined: %s", exc)
-        return None
-    return round(float(percent), 2)
+    data_files = [p for r in records if (p := _artifact(r, ".coverage")) is not None]
+    return coverage.combine(
+        data_files,
+        data_file=run.report_dir / ".coverage",
+        xml_file=run.report_dir / MERGED_COVERAGE,
+        root=run.config.project_root,
+    )
 
 
 def _threshold(run: PipelineRun) -> float | None:

@@ -129,6 +129,7 @@ async def execute(
             await engine.aclose()
 
     extra = finalize(finalizers, pipeline_run, result)
+    extra["project_root"] = str(config.project_root)  # where coverage paths point (merge-reports)
     if extra.get("failed_checks") and result.status is RunStatus.SUCCESS:
         result.status = RunStatus.FAILED
         for check in extra["failed_checks"]:

@@ -22,10 +22,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pipeline.stages.pytest.container import plugin_files
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-PLUGIN = REPO / "pipeline" / "testing" / "plugin.py"
 PROJECT = REPO / "tests" / "fixtures" / "dbproject"
 PG_BIN = Path(os.environ.get("SLIPWAY_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PASSWORD = "s3cret:@/"  # characters that must be escaped in a URL
@@ -107,10 +108,11 @@ def run_project(
     migrate: bool = True,
     env: dict[str, str] | None = None,
 ) -> Run:
-    # Mirrors the injection: a directory holding only the plugin, on PYTHONPATH.
+    # Mirrors the injection: a directory holding only the plugin's files, on PYTHONPATH.
     inject = project.parent / "slipway"
     inject.mkdir(exist_ok=True)
-    shutil.copy(PLUGIN, inject / "slipway_pytest_plugin.py")
+    for mount in plugin_files():
+        shutil.copy(mount.source, inject / Path(mount.dest).name)
     results = project.parent / "results"
     shutil.rmtree(results, ignore_errors=True)
     results.mkdir()

@@ -126,7 +126,7 @@ def test_long_job_names_never_share_a_database(run: PipelineRun) -> None:
 
 def test_spec_copies_plugin_exports_outputs_and_binds_services(run: PipelineRun) -> None:
     spec = container.spec(job_ctx(run, "db-1of2"), image="img:1", select=["tests/db"])
-    assert [f.dest for f in spec.files] == ["/slipway/slipway_pytest_plugin.py"]
+    assert [f.dest for f in spec.files] == ["/slipway/slipway_pytest_plugin.py", "/slipway/slipway_pytest_db.py"]
     assert spec.outputs == ("/slipway/out",)
     assert [s.name for s in spec.services] == ["db"]
     assert dict(spec.env)["PYTHONPATH"] == "/slipway"

@@ -42,8 +42,12 @@ def selection(ctx: JobContext) -> list[str]:
 
 
 def plugin_files() -> tuple[FileMount, ...]:
-    """Slipway's pytest plugin, as the module ``slipway_pytest_plugin`` in the container."""
-    return (FileMount(source=TESTING / "plugin.py", dest=f"{PLUGIN_DIR}/slipway_pytest_plugin.py"),)
+    """Slipway's pytest plugin, as the modules ``slipway_pytest_plugin`` (``-p``) and
+    ``slipway_pytest_db`` (its database side) in the container."""
+    return (
+        FileMount(source=TESTING / "plugin.py", dest=f"{PLUGIN_DIR}/slipway_pytest_plugin.py"),
+        FileMount(source=TESTING / "databases.py", dest=f"{PLUGIN_DIR}/slipway_pytest_db.py"),
+    )
 
 
 def weights(ctx: JobContext, running: Collection[str] | None = None) -> list[tuple[str, int]]:

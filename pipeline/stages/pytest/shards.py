@@ -1,6 +1,7 @@
 """Split a test group into shards of about equal time, from recorded durations.
 
-Pure logic. The pytest stage collects once (``pytest --collect-only -q``, read
+The split is pytest-split's own algorithm (``least_duration``), called with the
+collected node ids. The pytest stage collects once (``pytest --collect-only -q``, read
 with :func:`parse_collected`), calls :func:`split`, and hands each shard its
 explicit node ids in a file (:func:`write_node_ids`, passed as ``pytest
 @FILE``), so that no shard collects and filters on its own. After the run the
@@ -10,12 +11,17 @@ next run in pytest-split's ``.test_durations`` format: ``{node id: seconds}``.
 
 from __future__ import annotations
 
-import heapq
 import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, cast
+
+from pytest_split.algorithms import Algorithms
+
+if TYPE_CHECKING:
+    from _pytest.nodes import Item
 
 DEFAULT_DURATION = 1.0  # when nothing at all is recorded yet
 
@@ -34,26 +40,27 @@ def estimates(tests: Sequence[str], durations: Mapping[str, float]) -> dict[str,
     return {t: durations.get(t, default) for t in tests}
 
 
-def split(tests: Sequence[str], durations: Mapping[str, float], n: int) -> list[list[str]]:
-    """``n`` shards of ``tests``: longest first to the lightest shard (LPT).
+class _Item(NamedTuple):
+    """What pytest-split's algorithms read of a test item: its node id."""
 
-    Deterministic: ties go to the earlier test and the lower shard. Each shard
-    keeps collection order, so module and class fixtures are set up once per
-    shard rather than once per test. Shards may be empty when ``n`` exceeds the
-    number of tests. Duplicate ids are kept once.
+    nodeid: str
+
+
+def split(tests: Sequence[str], durations: Mapping[str, float], n: int) -> list[list[str]]:
+    """``n`` shards of ``tests`` by pytest-split's ``least_duration`` algorithm: longest
+    first to the lightest shard (unrecorded tests at the mean of the recorded ones).
+
+    Deterministic: ties go by node id and to the lower shard. Each shard keeps
+    collection order, so module and class fixtures are set up once per shard rather
+    than once per test. Shards may be empty when ``n`` exceeds the number of tests.
+    Duplicate ids are kept once.
     """
     if n < 1:
         raise ValueError(f"the number of shards must be at least 1, got {n}")
-    unique = list(dict.fromkeys(tests))
-    expected = estimates(unique, durations)
-    position = {t: i for i, t in enumerate(unique)}
-    heap = [(0.0, shard) for shard in range(n)]  # (load, shard index), lightest on top
-    assigned: list[list[str]] = [[] for _ in range(n)]
-    for test in sorted(unique, key=lambda t: (-expected[t], position[t])):
-        load, shard = heapq.heappop(heap)
-        assigned[shard].append(test)
-        heapq.heappush(heap, (load + expected[test], shard))
-    return [sorted(shard, key=position.__getitem__) for shard in assigned]
+    items = [_Item(t) for t in dict.fromkeys(tests)]
+    # The algorithm reads only ``nodeid`` of pytest's items: a stand-in carries it.
+    groups = Algorithms.least_duration.value(n, cast("list[Item]", items), dict(durations))
+    return [[item.nodeid for item in group.selected] for group in groups]
 
 
 def shard_times(shards: Sequence[Sequence[str]], durations: Mapping[str, float]) -> list[float]:

@@ -35,10 +35,10 @@ from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
 from pipeline.model.secrets import Redactor
 from pipeline.plan import Job
-from pipeline.reports import junit
 from pipeline.run.engine import ca_bundle
-from pipeline.stages.base import PipelineRun, RunOptions
+from pipeline.stages.base import JobContext, PipelineRun, RunOptions
 from pipeline.stages.pytest import container as pytest_stage
+from pipeline.stages.pytest import junit
 from pipeline.stages.pytest.image import ensure_test_image
 from pipeline.testing.cpus import available_cpus
 
@@ -74,8 +74,6 @@ async def run_one_container(config_path: Path, workers: str, out: Path) -> tuple
         options=RunOptions(total_cpus=available_cpus()),
         jobs=(job,),
     )
-    from pipeline.stages.base import JobContext
-
     ctx = JobContext(run=run, job=job, stage=stage)
     try:
         image = await ensure_test_image(ctx)

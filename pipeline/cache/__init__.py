@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> object:
     # boto3 takes seconds to import on a busy runner; only a run that uses S3 pays.
     if name == "S3Store":
-        from pipeline.cache.s3 import S3Store
+        from pipeline.cache.s3 import S3Store  # noqa: PLC0415  boto3 is slow to import
 
         return S3Store
     raise AttributeError(f"module 'pipeline.cache' has no attribute {name!r}")

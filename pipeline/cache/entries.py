@@ -98,7 +98,7 @@ class EntryStore:
         # Every corrupt entry is reported (not once per store): each one is a finding.
         log.warning("cache %s: entry %s is corrupt (%s); ignoring it", self.description, key, why)
 
-    def get(self, key: str) -> Entry | None:
+    def get(self, key: str) -> Entry | None:  # noqa: PLR0911  each way to miss returns None
         check_key(key)
         if self._disabled:
             return None

@@ -140,7 +140,7 @@ def open_store(
         return local
     bucket, prefix = parse_s3_url(s3_url)
     # boto3 is slow to import; only a run that uses S3 pays for it.
-    from pipeline.cache.s3 import S3Store
+    from pipeline.cache.s3 import S3Store  # noqa: PLC0415  boto3 is slow to import
 
     remote = S3Store(bucket, prefix=prefix, endpoint_url=endpoint_url, region=region)
     return TieredStore(local, remote)

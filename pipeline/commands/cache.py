@@ -17,6 +17,7 @@ import typer
 from pipeline.cache.store import EntryInfo, Store
 from pipeline.commands.options import ConfigOpt, optional_config, out, say
 from pipeline.model.errors import UsageError
+from pipeline.run.stores import admin_store
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -99,8 +100,6 @@ app = typer.Typer(help="The job-result and cache-volume store (local, and S3 whe
 
 
 def _store(config: Path) -> Store:
-    from pipeline.run.stores import admin_store
-
     store = admin_store(optional_config(config))
     say(f"cache: {store.description}")
     return store

@@ -22,13 +22,19 @@ import click
 import typer
 
 from pipeline.commands import cache, doctor, gc, images
+from pipeline.commands.describe import describe_job
 from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, err, out, say
+from pipeline.commands.reproduce import reproduce as do_reproduce
 from pipeline.config import Config, load_config
+from pipeline.config.schema import schema_text
 from pipeline.model.errors import EXIT_INTERRUPTED, EXIT_USAGE, SlipwayError, UsageError
 from pipeline.plan import Plan, Shard, build_plan
+from pipeline.reports.merge import merge_reports as do_merge
 from pipeline.reports.run_report import read_report
 from pipeline.reports.summary import render_summary
 from pipeline.run import execute, last_durations, open_engine
+from pipeline.stages.base import RunOptions
+from pipeline.testing.cpus import available_cpus
 
 app = typer.Typer(
     name="slipway",
@@ -96,8 +102,6 @@ def plan(
     cfg = load_config(config)
     the_plan = _plan(cfg, only, skip, no_needs, shard)
     if calls is not None:
-        from pipeline.commands.describe import describe_job
-
         out.print(describe_job(cfg, the_plan.job(calls), engine.value), markup=False)
         return
     text = {
@@ -133,9 +137,6 @@ def run(
     ),
 ) -> None:
     """Run the pipeline (all stages, or a selection) and write its report."""
-    from pipeline.stages.base import RunOptions
-    from pipeline.testing.cpus import available_cpus
-
     cfg = load_config(config)
     the_plan = _plan(cfg, only, skip, no_needs, shard)
     if jobs is not None and jobs < 1:
@@ -174,8 +175,6 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of pipeline.yaml, generated from the config model."""
-    from pipeline.config.schema import schema_text
-
     text = schema_text()
     if check is not None:
         if not check.exists() or check.read_text(encoding="utf-8") != text:
@@ -199,8 +198,6 @@ def reproduce(
     ] = Path("slipway-report"),
 ) -> None:
     """Run one test, or one job, in the same image, services and environment as CI."""
-    from pipeline.commands.reproduce import reproduce as do_reproduce
-
     cfg = load_config(config)
     the_plan = _plan(cfg, None, None, False, None)
     chosen = open_engine(cfg, engine.value)
@@ -227,8 +224,6 @@ def merge_reports(
     ),
 ) -> None:
     """Merge the reports of several runs (a CI matrix of --shard i/N) into one."""
-    from pipeline.reports.merge import merge_reports as do_merge
-
     merged = do_merge(sources, output)
     out.print(render_summary(merged), markup=False)
     raise typer.Exit(0 if merged["status"] == "success" else 1)

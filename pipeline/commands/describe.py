@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pipeline.config import Config
 from pipeline.engines.base import RunContext
+from pipeline.engines.select import choose_engine
 from pipeline.model.errors import SlipwayError
 from pipeline.model.secrets import Redactor
 from pipeline.plan import Job
@@ -14,8 +15,6 @@ from pipeline.stages.base import PipelineRun
 
 def describe_job(config: Config, job: Job, requested: str) -> str:
     """Describe with the engine ``run`` would choose (Docker's calls if none is reachable)."""
-    from pipeline.engines.select import choose_engine
-
     note = ""
     name: str
     if requested == "auto":

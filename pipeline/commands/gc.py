@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from pipeline.commands.options import out
+from pipeline.engines.docker.gc import collect
 
 
 def gc(
@@ -16,8 +17,6 @@ def gc(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
 ) -> None:
     """Remove the containers, networks and volumes that dead runs left behind."""
-    from pipeline.engines.docker.gc import collect
-
     report = collect(all_runs=all_runs, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for kind, names in (

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pipeline.commands.options import ConfigOpt, optional_config, say
+from pipeline.engines.docker import bootstrap as images
 
 app = typer.Typer(help="Base images for runners that reach no image registry.")
 
@@ -19,8 +20,6 @@ def bootstrap(
     mirror: Annotated[str | None, typer.Option("--mirror", help="Debian mirror URL.")] = None,
 ) -> None:
     """Build the base images (Python, PostgreSQL, Node) from a Debian mirror; quick if present."""
-    from pipeline.engines.docker import bootstrap as images
-
     cfg = optional_config(config)
     bundle = cfg.ca_bundle() if cfg is not None else None
     if bundle is None and images.DEFAULT_CA_BUNDLE.is_file():

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pipeline.config import Config
 from pipeline.engines.base import Engine, RunContext
+from pipeline.engines.docker import DockerEngine
 from pipeline.engines.select import choose_engine
 
 EngineFactory = Callable[[RunContext], Engine]
@@ -30,13 +31,11 @@ def engine_factory(config: Config, name: str) -> EngineFactory:
     bundle = config.ca_bundle()
 
     def make(ctx: RunContext) -> Engine:
-        # Imported when built: dagger-io and docker-py are slow to import.
+        # dagger-io is imported only when a run uses it: it takes seconds.
         if name == "dagger":
-            from pipeline.engines.dagger import DaggerEngine
+            from pipeline.engines.dagger import DaggerEngine  # noqa: PLC0415  dagger-io is slow to import
 
             return DaggerEngine(ctx, aliases=aliases, ca_bundle=bundle)
-        from pipeline.engines.docker import DockerEngine
-
         return DockerEngine(ctx, aliases=aliases, ca_bundle=bundle)
 
     return make

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import anyio
 
@@ -69,91 +68,120 @@ async def run_plan(
     """Run every job of ``plan``; never raises for a job that failed."""
     if max_parallel < 1:
         raise ValueError("max_parallel must be at least 1")
-    records = {job.name: JobRecord(job=job) for job in plan.jobs}
-    done = {job.name: anyio.Event() for job in plan.jobs}
-    limiter = anyio.CapacityLimiter(max_parallel)
-    state: dict[str, Any] = {"interrupted": False, "cancelled": False, "fatal": None}
-    started = _now()
+    run = _Run(plan, runner, max_parallel, fail_fast=fail_fast, log_path=log_path, on_change=on_change)
+    return await run.all(handle_signals=handle_signals)
 
-    def notify(record: JobRecord) -> None:
-        if on_change is not None:
-            on_change(record)
 
-    async def run_one(job: Job, scope: anyio.CancelScope) -> None:
-        record = records[job.name]
+class _Run:
+    """One ``run_plan``: the records, the needs' events, and how the run ended."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        runner: Runner,
+        max_parallel: int,
+        *,
+        fail_fast: bool,
+        log_path: Callable[[Job], Path] | None,
+        on_change: Listener | None,
+    ) -> None:
+        self.plan, self.runner, self.fail_fast = plan, runner, fail_fast
+        self.log_path, self.on_change = log_path, on_change
+        self.records = {job.name: JobRecord(job=job) for job in plan.jobs}
+        self.done = {job.name: anyio.Event() for job in plan.jobs}
+        self.limiter = anyio.CapacityLimiter(max_parallel)
+        self.scope = anyio.CancelScope()
+        self.interrupted = False
+        self.cancelled = False
+        self.fatal: SlipwayError | None = None
+
+    async def all(self, *, handle_signals: bool) -> SchedulerResult:
+        started = _now()
+        async with anyio.create_task_group() as outer:
+            with self.scope:
+                async with anyio.create_task_group() as tg:
+                    for job in self.plan.jobs:
+                        tg.start_soon(self.one, job)
+                    if handle_signals:
+                        outer.start_soon(self.watch_signals)
+            outer.cancel_scope.cancel()  # stop the signal watcher
+        return SchedulerResult(
+            status=self.status(),
+            records=[self.records[j.name] for j in self.plan.jobs],
+            started=started,
+            finished=_now(),
+            fatal=self.fatal,
+        )
+
+    def status(self) -> RunStatus:
+        if self.interrupted:
+            return RunStatus.INTERRUPTED
+        failed = any(r.status is JobStatus.FAILED for r in self.records.values())
+        if self.fatal is not None or failed or self.cancelled:
+            return RunStatus.FAILED
+        return RunStatus.SUCCESS
+
+    def notify(self, record: JobRecord) -> None:
+        if self.on_change is not None:
+            self.on_change(record)
+
+    def stopped(self) -> str:
+        return "interrupted" if self.interrupted else "cancelled"
+
+    async def one(self, job: Job) -> None:
+        record = self.records[job.name]
         try:
             for need in job.needs:
-                await done[need].wait()
-            blocked = [n for n in job.needs if records[n].status not in _PASSING]
+                await self.done[need].wait()
+            blocked = [n for n in job.needs if self.records[n].status not in _PASSING]
             if blocked:
                 record.status = JobStatus.SKIPPED
                 record.detail = f"needs {', '.join(blocked)}, which did not succeed"
                 return
-            async with limiter:
-                record.started = _now()
-                record.log = log_path(job) if log_path else None
-                notify(record)
-                t0 = time.monotonic()
-                try:
-                    outcome = await runner(job)
-                except EngineUnavailable as exc:  # nothing can run: stop everything
-                    outcome = JobOutcome(status=JobStatus.FAILED, detail=str(exc))
-                    state["fatal"] = exc
-                    scope.cancel()
-                except SlipwayError as exc:  # this job could not run; the others go on
-                    outcome = _expected_error(exc, record.log)
-                except anyio.get_cancelled_exc_class():
-                    record.detail = "interrupted" if state["interrupted"] else "cancelled"
-                    record.status = JobStatus.SKIPPED
-                    raise
-                except Exception as exc:  # a bug in a stage must not lose the other jobs
-                    outcome = _internal_error(job, exc, record.log)
-                finally:
-                    record.finished = _now()
-                    record.duration_s = round(time.monotonic() - t0, 3)
-                record.outcome = outcome
-                record.status = outcome.status
-                record.detail = outcome.detail
-                if outcome.status is JobStatus.FAILED and fail_fast:
-                    state["cancelled"] = True
-                    scope.cancel()
+            async with self.limiter:
+                outcome = await self.call(job, record)
+            record.outcome = outcome
+            record.status = outcome.status
+            record.detail = outcome.detail
+            if outcome.status is JobStatus.FAILED and self.fail_fast:
+                self.cancelled = True
+                self.scope.cancel()
         finally:
             if record.status is JobStatus.SKIPPED and not record.detail:
-                record.detail = "interrupted" if state["interrupted"] else "cancelled"
-            done[job.name].set()
-            notify(record)
+                record.detail = self.stopped()
+            self.done[job.name].set()
+            self.notify(record)
 
-    async def watch_signals(scope: anyio.CancelScope) -> None:
+    async def call(self, job: Job, record: JobRecord) -> JobOutcome:
+        """The runner's outcome for ``job``; what it raised becomes a failed outcome."""
+        record.started = _now()
+        record.log = self.log_path(job) if self.log_path else None
+        self.notify(record)
+        t0 = time.monotonic()
+        try:
+            return await self.runner(job)
+        except EngineUnavailable as exc:  # nothing can run: stop everything
+            self.fatal = exc
+            self.scope.cancel()
+            return JobOutcome(status=JobStatus.FAILED, detail=str(exc))
+        except SlipwayError as exc:  # this job could not run; the others go on
+            return _expected_error(exc, record.log)
+        except anyio.get_cancelled_exc_class():
+            record.detail = self.stopped()
+            record.status = JobStatus.SKIPPED
+            raise
+        except Exception as exc:  # a bug in a stage must not lose the other jobs
+            return _internal_error(job, exc, record.log)
+        finally:
+            record.finished = _now()
+            record.duration_s = round(time.monotonic() - t0, 3)
+
+    async def watch_signals(self) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
-                state["interrupted"] = True
-                scope.cancel()
+                self.interrupted = True
+                self.scope.cancel()
                 return
-
-    async with anyio.create_task_group() as outer:
-        with anyio.CancelScope() as scope:
-            async with anyio.create_task_group() as tg:
-                for job in plan.jobs:
-                    tg.start_soon(run_one, job, scope)
-                if handle_signals:
-                    outer.start_soon(watch_signals, scope)
-        outer.cancel_scope.cancel()  # stop the signal watcher
-
-    if state["interrupted"]:
-        status = RunStatus.INTERRUPTED
-    elif state["fatal"] is not None or any(
-        r.status is JobStatus.FAILED for r in records.values()
-    ) or state["cancelled"]:
-        status = RunStatus.FAILED
-    else:
-        status = RunStatus.SUCCESS
-    return SchedulerResult(
-        status=status,
-        records=[records[j.name] for j in plan.jobs],
-        started=started,
-        finished=_now(),
-        fatal=state["fatal"],
-    )
 
 
 _PASSING = (JobStatus.SUCCESS, JobStatus.CACHED)

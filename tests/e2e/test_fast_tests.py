@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline.stages.pytest import junit
+
 REPO = Path(__file__).resolve().parents[2]
 ISOLATION = "test_database_isolation.py"
 
@@ -72,8 +74,6 @@ def test_groups_overlap_each_with_xdist_workers(green_run: dict[str, Any]) -> No
 
 def test_isolation_check_ran_and_passed_in_integration_and_api(example: Path,
                                                                green_run: dict[str, Any]) -> None:
-    from pipeline.reports import junit
-
     for job in ("tests-integration", "tests-api"):
         cases = junit.results(example / "out/artifacts" / job / "slipway/out/junit.xml")
         isolation = [c for c in cases if ISOLATION in c.node_id]

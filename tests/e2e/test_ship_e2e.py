@@ -20,6 +20,7 @@ from pipeline.ship.registry import RegistryClient
 from pipeline.ship.releases import ReleaseStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import anyio
 from registry_server import RegistryServer, free_port, registry_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,8 +105,6 @@ def test_ship_stages_go_green_and_production_runs_stagings_digest(
         live = [c["Labels"][LABEL_DIGEST] for e in envs.values() for c in host.releases(e)]
         host.close()
         assert live == [backend["digest"], backend["digest"]]
-
-        import anyio
 
         async def registry_tags() -> dict[str, str]:
             async with RegistryClient(registry.host, insecure=True) as client:

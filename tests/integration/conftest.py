@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.engines.base import LABEL_RUN, RunContext
 from pipeline.engines.docker import DockerEngine
+from pipeline.engines.docker.errors import connect
 from pipeline.model.aliases import DEFAULT_ALIASES
 from pipeline.model.errors import SlipwayError
 
@@ -34,8 +35,6 @@ def missing_part(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
-    from pipeline.engines.docker.errors import connect
-
     try:
         client = connect(timeout=30)
     except SlipwayError as exc:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -197,8 +198,6 @@ class Run:
 
     @property
     def wall_s(self) -> float:
-        from datetime import datetime
-
         r = self.report
         return (datetime.fromisoformat(r["finished"]) - datetime.fromisoformat(r["started"])).total_seconds()
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.model.outcome import TestTotals
-from pipeline.reports.junit import (
+from pipeline.reports.junit import merge
+from pipeline.stages.pytest.junit import (
     JUnitError,
     durations,
     failing,
     flaky,
-    merge,
     node_id,
     results,
     totals,

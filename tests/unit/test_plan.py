@@ -7,8 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import typer.main
 
-from pipeline.commands.cli import main
+from pipeline.commands.cli import MIN_DEFAULT_JOBS, app, default_jobs, main
 from pipeline.config import load_config
 from pipeline.model.errors import UsageError
 from pipeline.plan import Shard, build_plan
@@ -123,10 +124,6 @@ def test_plan_calls_prints_builds_and_container_calls(capsys: pytest.CaptureFixt
 
 def test_jobs_help_says_the_default_the_run_uses() -> None:
     # The help said "default: CPU count" while a run took max(cpus, 4).
-    import typer.main
-
-    from pipeline.commands.cli import MIN_DEFAULT_JOBS, app, default_jobs
-
     assert default_jobs(2) == MIN_DEFAULT_JOBS == 4
     assert default_jobs(16) == 16
     run = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.cache.local import LocalStore
 from pipeline.commands.reproduce import find_job
 from pipeline.config import load_config
 from pipeline.engines.base import RunContext, RunResult
@@ -23,6 +24,7 @@ from pipeline.model.secrets import Redactor
 from pipeline.model.spec import ContainerSpec
 from pipeline.plan import Job, build_plan
 from pipeline.reports.merge import merge_reports
+from pipeline.ship.releases import Release, ReleaseStore
 from pipeline.stages.base import JobContext, PipelineRun, RunOptions
 from pipeline.stages.pytest import collect, container, stage
 from pipeline.stages.pytest import results as outcomes
@@ -243,8 +245,6 @@ def test_merge_reports_of_a_matrix(tmp_path: Path) -> None:
 
 
 def test_cache_view_ignores_worker_count_and_cpu_limit(run: PipelineRun) -> None:
-    from dataclasses import replace as dc_replace
-
     ctx = job_ctx(run, "unit")
     busy = dc_replace(run, options=RunOptions(total_cpus=16))
     assert stage.specs(ctx) != stage.specs(busy.for_job(ctx.job))  # the budget differs...
@@ -255,9 +255,6 @@ def test_cache_view_ignores_worker_count_and_cpu_limit(run: PipelineRun) -> None
 
 
 def test_release_history_lives_in_the_store_for_a_fresh_runner(tmp_path: Path) -> None:
-    from pipeline.cache.local import LocalStore
-    from pipeline.ship.releases import Release, ReleaseStore
-
     store = LocalStore(tmp_path / "store")
     first = ReleaseStore(tmp_path / "runner1", store=store)
     release = Release(id="r1", environment="staging", target="docker", images={}, git_sha="a",

@@ -334,7 +334,7 @@ def _input_class(hint: Any) -> type[Any] | None:
     return None
 
 
-def _render_value(value: Any, hint: Any, labels: Mapping[int, str]) -> str:
+def _render_value(value: Any, hint: Any, labels: Mapping[int, str]) -> str:  # noqa: PLR0911  one per kind
     if isinstance(value, Type):
         if id(value) in labels:
             return labels[id(value)]

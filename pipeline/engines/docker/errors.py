@@ -52,7 +52,9 @@ def missing_image_help(ref: str, logical: str | None = None) -> str:
     )
 
 
-def translate(exc: BaseException, what: str, environ: Mapping[str, str] | None = None) -> SlipwayError | None:
+def translate(  # noqa: PLR0911  one return per kind of error: the map reads as a table
+    exc: BaseException, what: str, environ: Mapping[str, str] | None = None
+) -> SlipwayError | None:
     """Our error for a docker-py/requests exception, or None if it is not theirs."""
     if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout | ConnectionError):
         return EngineUnavailable(daemon_help(environ))

@@ -12,8 +12,8 @@ import shlex
 from typing import Any
 
 from pipeline.model.outcome import JobOutcome, JobStatus
-from pipeline.reports import junit
 from pipeline.stages.base import JobContext
+from pipeline.stages.pytest import junit
 from pipeline.stages.pytest import shards as sharding
 from pipeline.stages.pytest.container import OUT_DIR, stage_of
 

@@ -61,7 +61,7 @@ def project_plan(project: Path) -> generate.Plan:
 def mutants(project: Path) -> list[Mutant]:
     """The mutants of ``project``, in a fixed order."""
     p = project_plan(project)
-    e0, e1, e2 = p.entity(0), p.entity(1), p.entity(2)
+    e0, e1, e2, e3 = (p.entity(i) for i in range(4))
     unit, integration, api = "unit", "integration", "api"
     return [
         Mutant(
@@ -89,22 +89,6 @@ def mutants(project: Path) -> list[Mutant]:
             "next_statuses forgets all but the first (no service uses it)",
         ),
         Mutant(
-            "rules-transition",
-            f"app/domain/{e1.plural}.py",
-            "return target in TRANSITIONS[current]",
-            "return target != current",
-            (unit, integration, api),
-            "every status change is allowed",
-        ),
-        Mutant(
-            "rules-discount-bound",
-            f"app/domain/{e1.plural}.py",
-            "if not 0 <= percent <= MAX_DISCOUNT_PERCENT:",
-            "if not 0 <= percent < MAX_DISCOUNT_PERCENT:",
-            (unit,),
-            "the largest discount is refused by the rules (the schema still allows it)",
-        ),
-        Mutant(
             "schema-code-length",
             f"app/schemas/{e0.plural}.py",
             "code: str = Field(min_length=1, max_length=40)",
@@ -129,20 +113,44 @@ def mutants(project: Path) -> list[Mutant]:
             "the stock value ignores quantities (no endpoint reports it)",
         ),
         Mutant(
+            "service-update-all-fields",
+            f"app/services/{e0.plural}.py",
+            "changes = data.model_dump(exclude_unset=True)",
+            "changes = data.model_dump()",
+            (integration, api),
+            "a partial update writes every field, None included",
+        ),
+        Mutant(
+            "router-created-status",
+            f"app/routers/{e0.plural}.py",
+            "status_code=201",
+            "status_code=200",
+            (api,),
+            "create answers 200 instead of 201",
+        ),
+        Mutant(
+            "rules-transition",
+            f"app/domain/{e1.plural}.py",
+            "return target in TRANSITIONS[current]",
+            "return target not in TRANSITIONS[current]",
+            (unit, integration, api),
+            "the workflow is inverted: allowed changes are refused, the others allowed",
+        ),
+        Mutant(
+            "rules-discount-bound",
+            f"app/domain/{e1.plural}.py",
+            "if not 0 <= percent <= MAX_DISCOUNT_PERCENT:",
+            "if not 0 <= percent < MAX_DISCOUNT_PERCENT:",
+            (unit,),
+            "the largest discount is refused by the rules (no other test asks for it)",
+        ),
+        Mutant(
             "service-status-stored",
             f"app/services/{e1.plural}.py",
             "item.status = target",
             "item.status = item.status",
             (integration, api),
             "a status change is recorded but not stored",
-        ),
-        Mutant(
-            "service-update-all-fields",
-            f"app/services/{e1.plural}.py",
-            "changes = data.model_dump(exclude_unset=True)",
-            "changes = data.model_dump()",
-            (integration, api),
-            "a partial update writes every field, None included",
         ),
         Mutant(
             "service-initial-status",
@@ -154,19 +162,11 @@ def mutants(project: Path) -> list[Mutant]:
         ),
         Mutant(
             "service-delete",
-            f"app/services/{e2.plural}.py",
+            f"app/services/{e3.plural}.py",
             "session.delete(item)",
             "session.expunge(item)",
             (integration, api),
             "delete forgets the row instead of deleting it",
-        ),
-        Mutant(
-            "router-created-status",
-            f"app/routers/{e0.plural}.py",
-            "status_code=201",
-            "status_code=200",
-            (api,),
-            "create answers 200 instead of 201",
         ),
         Mutant(
             "main-not-found",

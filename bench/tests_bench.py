@@ -35,7 +35,6 @@ from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
 from pipeline.model.secrets import Redactor
 from pipeline.plan import Job
-from pipeline.run.engine import ca_bundle
 from pipeline.stages.base import JobContext, PipelineRun, RunOptions
 from pipeline.stages.pytest import container as pytest_stage
 from pipeline.stages.pytest import junit
@@ -63,7 +62,7 @@ async def run_one_container(config_path: Path, workers: str, out: Path) -> tuple
     engine = DockerEngine(
         RunContext(run_id=f"bench-{int(time.time())}", redactor=redactor),
         aliases=dict(config.model.images.aliases),
-        ca_bundle=ca_bundle(config),
+        ca_bundle=config.ca_bundle(),
     )
     run = PipelineRun(
         config=config,

@@ -149,7 +149,6 @@ def run(
         lambda: execute(
             cfg,
             the_plan,
-            engine_name=chosen.name,
             engine_factory=chosen.factory,
             report_dir=report_dir,
             options=RunOptions(no_cache=no_cache, max_parallel=jobs or default_jobs(cpus), total_cpus=cpus),

@@ -37,6 +37,7 @@ from pipeline.run.volumesync import open_volume_sync, save_volumes
 from pipeline.scheduler import JobRecord, run_plan
 from pipeline.stages import KINDS
 from pipeline.stages.base import PipelineRun, RunOptions, safe_name
+from pipeline.stages.state import RunState
 
 
 def new_run_id() -> str:
@@ -69,7 +70,6 @@ async def execute(
     config: Config,
     plan: Plan,
     *,
-    engine_name: str,
     engine_factory: EngineFactory,
     report_dir: Path,
     options: RunOptions,
@@ -96,7 +96,9 @@ async def execute(
         jobs=plan.jobs,
         store=open_run_store(config),
         last_durations=last_durations(config),
+        state=RunState(),
     )
+    # Asked by the pytest kind's CPU budget: which of the run's jobs the job cache answers.
     pipeline_run.state.cache_probe = StoreProbe(pipeline_run, KINDS)
     console = _Console(emit)
     emit(describe_store(pipeline_run.store, no_cache=options.no_cache))
@@ -142,7 +144,7 @@ async def execute(
         result,
         run_id=run_id,
         git_sha=config.variables.get("GIT_SHA", ""),
-        engine=engine_name,
+        engine=engine.name,
         report_dir=report_dir,
         critical_path=critical or path,
         coverage_percent=coverage,

@@ -39,6 +39,8 @@ ARTIFACTS_DIR = "/slipway/out"  # where jobs write what the report collects
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunOptions:
+    """What the command line says about the whole run."""
+
     no_cache: bool = False
     max_parallel: int = 2
     total_cpus: int = 2
@@ -46,6 +48,8 @@ class RunOptions:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PipelineRun:
+    """One run as its jobs see it; the run (``pipeline.run``) builds it and its state."""
+
     config: Config
     engine: Engine
     run_id: str
@@ -69,6 +73,8 @@ def safe_name(name: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobContext:
+    """What a stage kind's functions get: the run, the job and its stage's config."""
+
     run: PipelineRun
     job: Job
     stage: StageBase

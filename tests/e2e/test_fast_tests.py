@@ -24,6 +24,9 @@ from pipeline.stages.pytest import junit
 
 REPO = Path(__file__).resolve().parents[2]
 ISOLATION = "test_database_isolation.py"
+# The first run builds the example's test image and runs its whole suite (minutes on
+# two cores): past pytest-timeout's default, within each command's own 900 s limit.
+pytestmark = pytest.mark.timeout(1800)
 
 
 def copy_example(dest: Path) -> Path:

@@ -21,7 +21,7 @@ import anyio
 import click
 import typer
 
-from pipeline.commands import cache, doctor, gc, images
+from pipeline.commands import cache, doctor, engine, gc, images
 from pipeline.commands.describe import describe_job
 from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, err, out, say
 from pipeline.commands.reproduce import reproduce as do_reproduce
@@ -143,7 +143,7 @@ def run(
         raise UsageError("--jobs must be at least 1")
     # What this process may really use (a CI runner's own cgroup quota included).
     cpus = available_cpus()
-    chosen = open_engine(cfg, engine.value)
+    chosen = open_engine(cfg, engine.value, emit=say)
     say(f"engine: {chosen.name} ({chosen.reason})")
     outcome = anyio.run(
         lambda: execute(
@@ -229,6 +229,7 @@ def merge_reports(
 
 
 app.add_typer(images.app, name="images")
+app.add_typer(engine.app, name="engine")
 app.command("doctor")(doctor.doctor)
 app.command("gc")(gc.gc)
 app.add_typer(cache.app, name="cache")

@@ -17,15 +17,17 @@ def describe_job(config: Config, job: Job, requested: str) -> str:
     """Describe with the engine ``run`` would choose (Docker's calls if none is reachable)."""
     note = ""
     name: str
+    target = None
     if requested == "auto":
         try:
-            name = choose_engine("auto").name
+            choice = choose_engine("auto")
+            name, target = choice.name, choice.dagger
         except SlipwayError:
             name, note = "docker", "  (no engine reachable now; showing the Docker engine's calls)"
     else:
         name = requested
     ctx = RunContext(run_id="plan", redactor=Redactor())
-    engine = engine_factory(config, name)(ctx)
+    engine = engine_factory(config, name, target)(ctx)
     pipeline_run = PipelineRun(
         config=config,
         engine=engine,

@@ -44,6 +44,8 @@ class RunContext:
 
     run_id: str
     redactor: Redactor = field(default_factory=Redactor)
+    # Where an engine may write logs of its own (the report's logs/); None: nowhere.
+    log_dir: Path | None = None
 
 
 @runtime_checkable

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pathspec
 from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
@@ -90,3 +91,18 @@ class Selection:
 
     def selects(self, rel: str) -> bool:
         return self.included(rel) and not self.excluded(rel)
+
+
+def dockerignore(context: Path, dockerfile: str = "Dockerfile") -> tuple[str, ...]:
+    """The exclude patterns Docker applies to a build context, as Docker finds them:
+    ``<Dockerfile>.dockerignore`` beside the Dockerfile first, else the context's
+    ``.dockerignore``; comments and blank lines dropped. The patterns are Docker's own
+    (``!`` keeps, ``**`` spans directories), which Dagger's uploads read the same way.
+    The Dockerfile itself is always kept, as Docker keeps it."""
+    candidates = [context / f"{dockerfile}.dockerignore", context / ".dockerignore"]
+    for path in candidates:
+        if path.is_file():
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            patterns = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+            return (*patterns, f"!{dockerfile}") if patterns else ()
+    return ()

@@ -85,7 +85,7 @@ async def execute(
     declared = set(config.model.secrets)
     # Mask every declared secret that has a value, even ones no stage asks for.
     redactor = Redactor(resolve([n for n in declared if n in os.environ]).values())
-    engine = engine_factory(RunContext(run_id=run_id, redactor=redactor))
+    engine = engine_factory(RunContext(run_id=run_id, redactor=redactor, log_dir=report_dir / "logs"))
     pipeline_run = PipelineRun(
         config=config,
         engine=engine,
@@ -128,7 +128,10 @@ async def execute(
             await save_volumes(volumes)
     finally:
         with anyio.CancelScope(shield=True):
-            await engine.aclose()
+            try:
+                await engine.aclose()
+            except SlipwayError as exc:  # the report is still written: it says what happened
+                emit(f"[warning] closing the {engine.name} engine: {exc}")
 
     extra = finalize(finalizers, pipeline_run, result)
     extra["project_root"] = str(config.project_root)  # where coverage paths point (merge-reports)
@@ -153,8 +156,11 @@ async def execute(
     write_report(report, report_dir)
     (report_dir / "summary.md").write_text(render_summary(report), encoding="utf-8")
     save_durations(config, result)
-    if result.fatal is not None:
-        raise result.fatal  # e.g. the engine vanished: exit 2 with its message, report kept
+    if result.fatal is not None and result.status is not RunStatus.INTERRUPTED:
+        # e.g. the engine vanished: exit 2 with its message, report kept. An interrupted
+        # run exits 130 even if its engine went away with it (`dagger run` ends its session
+        # when it is interrupted).
+        raise result.fatal
     code = {
         RunStatus.SUCCESS: EXIT_OK,
         RunStatus.FAILED: EXIT_FAILED,

@@ -17,16 +17,18 @@ from dagger.client._session import SharedConnection
 from dagger.client.base import Type
 
 from pipeline.engines.base import Engine, RunContext
-from pipeline.engines.dagger import DaggerEngine, dagger_available
 from pipeline.engines.dagger.chain import (
+    NONCE_VAR,
+    Setting,
     build_container,
-    calls,
-    describe_chain,
+    dagger_ref,
     full_chain,
     image_container,
     job_chain,
     readiness_probe,
 )
+from pipeline.engines.dagger.engine import NONCE_PLACEHOLDER, DaggerEngine
+from pipeline.engines.dagger.readback import calls, describe_chain
 from pipeline.model.ca import CA_ENV_VARS, CA_PATH
 from pipeline.model.errors import EngineUnavailable, NotSupported, SecretMissing
 from pipeline.model.spec import (
@@ -49,7 +51,10 @@ Sel = tuple[str, str, dict[str, Any]]
 
 FROM_PY = [("Query", "container", {}), ("Container", "from", {"address": "python:3.11-slim"})]
 WORKDIR_ROOT = ("Container", "withWorkdir", {"path": "/"})
+NONCE = "n0nce"
+FRESH = ("Container", "withEnvVariable", {"name": NONCE_VAR, "value": NONCE})
 PYTEST = ("Container", "withExec", {"args": ["pytest", "-q"], "expect": "ANY"})
+NO_HEALTHCHECK = ("Container", "withoutDockerHealthcheck", {})
 
 
 def sels(obj: Type) -> list[Sel]:
@@ -76,6 +81,10 @@ def spec(**kw: Any) -> ContainerSpec:
     return ContainerSpec(**kw)
 
 
+def setting(aliases: dict[str, str] | None = None, ca_bundle: Path | None = None, **kw: Any) -> Setting:
+    return Setting(aliases=aliases or {}, ca_bundle=ca_bundle, **kw)
+
+
 def chain_of(
     s: ContainerSpec,
     *,
@@ -83,7 +92,7 @@ def chain_of(
     ca_bundle: Path | None = None,
     secrets: dict[str, str] | None = None,
 ) -> list[Sel]:
-    chain = job_chain(s, aliases=aliases or {}, ca_bundle=ca_bundle, secrets=secrets or {})
+    chain = job_chain(s, setting(aliases, ca_bundle), secrets=secrets or {}, nonce=NONCE)
     return sels(full_chain(chain.container, s.commands))
 
 
@@ -95,12 +104,30 @@ def engine(environ: dict[str, str] | None = None, **kw: Any) -> DaggerEngine:
 
 
 def test_image_reference_is_pulled_with_from() -> None:
-    assert chain_of(spec()) == [*FROM_PY, WORKDIR_ROOT, PYTEST]
+    assert chain_of(spec()) == [*FROM_PY, WORKDIR_ROOT, FRESH, PYTEST]
 
 
-def test_alias_maps_a_logical_image_to_a_local_one() -> None:
+def test_an_alias_to_a_local_image_keeps_the_public_name_for_the_mirror() -> None:
+    # The engine cannot pull a local Docker image: Slipway's engine finds it in its mirror
+    # under the public name; any other engine pulls the public image.
     got = chain_of(spec(image=ImageRef(ref="python:3.12")), aliases={"python:3.12": "local/py:3.12"})
-    assert got[:2] == [("Query", "container", {}), ("Container", "from", {"address": "local/py:3.12"})]
+    assert got[:2] == [("Query", "container", {}), ("Container", "from", {"address": "python:3.12"})]
+
+
+@pytest.mark.parametrize(
+    ("ref", "target", "pulled"),
+    [
+        ("python:3.12", "registry.corp/python:3.12", "registry.corp/python:3.12"),
+        ("python:3.12", "localhost:5000/py:3.12", "localhost:5000/py:3.12"),
+        ("python:3.12", "corp:5000/py", "corp:5000/py"),
+        ("python:3.12", "slipway/python:3.12", "python:3.12"),
+        ("postgres", "slipway/postgres:15", "postgres"),
+        ("redis:7", None, "redis:7"),
+    ],
+)
+def test_an_alias_to_a_registry_is_pulled_from_it(ref: str, target: str | None, pulled: str) -> None:
+    aliases = {ref if ":" in ref else f"{ref}:latest": target} if target else {}
+    assert dagger_ref(ref, aliases) == pulled
 
 
 def test_build_uses_docker_build_with_target_and_args(tmp_path: Path) -> None:
@@ -124,6 +151,7 @@ def test_build_uses_docker_build_with_target_and_args(tmp_path: Path) -> None:
             },
         ),
         WORKDIR_ROOT,
+        FRESH,
         PYTEST,
     ]
 
@@ -178,6 +206,7 @@ def test_directories_are_copied_with_include_and_exclude(tmp_path: Path) -> None
             },
         ),
         WORKDIR_ROOT,
+        FRESH,
         PYTEST,
     ]
 
@@ -198,24 +227,29 @@ def test_files_are_copied_with_with_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("sharing", "sent"),
-    [(Sharing.SHARED, None), (Sharing.LOCKED, "LOCKED"), (Sharing.PRIVATE, "PRIVATE")],
+    ("sharing", "key", "sent"),
+    [
+        (Sharing.SHARED, "pip", None),
+        (Sharing.LOCKED, "pip", "LOCKED"),
+        # The engine treats PRIVATE like LOCKED on 0.21: a volume of the call's own instead.
+        (Sharing.PRIVATE, f"pip-private-{NONCE}", None),
+    ],
 )
-def test_cache_volume_with_each_sharing_mode(sharing: Sharing, sent: str | None) -> None:
+def test_cache_volume_with_each_sharing_mode(sharing: Sharing, key: str, sent: str | None) -> None:
     s = spec(caches=(CacheMount(name="pip", path="/root/.cache/pip", sharing=sharing),))
-    args: dict[str, Any] = {"path": "/root/.cache/pip", "cache": [("Query", "cacheVolume", {"key": "pip"})]}
+    args: dict[str, Any] = {"path": "/root/.cache/pip", "cache": [("Query", "cacheVolume", {"key": key})]}
     if sent is not None:
         # SHARED is the schema default, so the SDK does not send it.
         args["sharing"] = sent
-    assert chain_of(s) == [*FROM_PY, ("Container", "withMountedCache", args), WORKDIR_ROOT, PYTEST]
+    assert chain_of(s) == [*FROM_PY, ("Container", "withMountedCache", args), WORKDIR_ROOT, FRESH, PYTEST]
 
 
 def test_sharing_modes_are_the_sdk_enum_members() -> None:
     s = spec(caches=tuple(CacheMount(name=m.value, path=f"/c/{m.value}", sharing=m) for m in Sharing))
-    lines = describe_chain(job_chain(s, aliases={}, ca_bundle=None, secrets={}).container)
+    lines = describe_chain(job_chain(s, setting(), secrets={}, nonce=NONCE).container)
     assert '.with_mounted_cache("/c/shared", cache_volume("shared"))' in lines
     assert '.with_mounted_cache("/c/locked", cache_volume("locked"), sharing=LOCKED)' in lines
-    assert '.with_mounted_cache("/c/private", cache_volume("private"), sharing=PRIVATE)' in lines
+    assert f'.with_mounted_cache("/c/private", cache_volume("private-private-{NONCE}"))' in lines
     assert {m.name for m in dagger.CacheSharingMode} >= {"SHARED", "LOCKED", "PRIVATE"}
 
 
@@ -232,7 +266,8 @@ PG = ServiceSpec(
 
 PG_SERVICE = [
     ("Query", "container", {}),
-    ("Container", "from", {"address": "local/postgres:15"}),
+    ("Container", "from", {"address": "postgres:15"}),
+    NO_HEALTHCHECK,
     ("Container", "withEnvVariable", {"name": "POSTGRES_PASSWORD", "value": "pw"}),
     ("Container", "withEnvVariable", {"name": "PGDATA", "value": "/tmp/pg"}),
     ("Container", "withEnvVariable", {"name": "SLIPWAY_SERVICE_OWNER", "value": "unit"}),
@@ -247,6 +282,7 @@ def test_service_with_port_env_and_command_is_bound_by_name() -> None:
         *FROM_PY,
         ("Container", "withServiceBinding", {"alias": "db", "service": PG_SERVICE}),
         WORKDIR_ROOT,
+        FRESH,
         PYTEST,
     ]
 
@@ -262,6 +298,7 @@ def test_service_without_port_or_command_exposes_nothing_and_keeps_default_comma
             "service": [
                 ("Query", "container", {}),
                 ("Container", "from", {"address": "redis:7"}),
+                NO_HEALTHCHECK,
                 ("Container", "withEnvVariable", {"name": "SLIPWAY_SERVICE_OWNER", "value": "unit"}),
                 ("Container", "asService", {"useEntrypoint": True}),
             ],
@@ -270,13 +307,13 @@ def test_service_without_port_or_command_exposes_nothing_and_keeps_default_comma
 
 
 def test_services_of_two_jobs_are_distinct_instances() -> None:
-    one = job_chain(spec(name="a", services=(PG,)), aliases={}, ca_bundle=None, secrets={})
-    two = job_chain(spec(name="b", services=(PG,)), aliases={}, ca_bundle=None, secrets={})
+    one = job_chain(spec(name="a", services=(PG,)), setting(), secrets={}, nonce=NONCE)
+    two = job_chain(spec(name="b", services=(PG,)), setting(), secrets={}, nonce=NONCE)
     assert sels(one.services[0][1]) != sels(two.services[0][1])
 
 
 def test_the_bound_service_is_the_one_the_engine_starts() -> None:
-    chain = job_chain(spec(services=(PG,)), aliases={}, ca_bundle=None, secrets={})
+    chain = job_chain(spec(services=(PG,)), setting(), secrets={}, nonce=NONCE)
     binding = chain.container._ctx.selections[2]
     assert binding.args["service"] is chain.services[0][1]
 
@@ -290,16 +327,24 @@ def test_command_readiness_runs_a_probe_bound_to_the_service() -> None:
             kind=ReadinessKind.COMMAND, command=("pg_isready", "-h", "db"), timeout_s=30.5, interval_s=0.25
         ),
     )
-    chain = job_chain(spec(services=(pg,)), aliases={}, ca_bundle=None, secrets={})
+    chain = job_chain(spec(services=(pg,)), setting(), secrets={}, nonce=NONCE)
     svc = chain.services[0][1]
-    probe = readiness_probe(pg, {}, svc)
-    assert probe is not None
+    made = readiness_probe(pg, setting(), svc, NONCE)
+    assert made is not None
+    probe, note = made
+    assert note is None
     got = sels(probe)
-    assert got[:2] == [("Query", "container", {}), ("Container", "from", {"address": "postgres:15"})]
-    assert got[2][:2] == ("Container", "withServiceBinding")
-    assert got[2][2]["alias"] == "db"
-    assert probe._ctx.selections[2].args["service"] is svc
-    kind, name, args = got[3]
+    assert got[:3] == [
+        ("Query", "container", {}),
+        ("Container", "from", {"address": "postgres:15"}),
+        NO_HEALTHCHECK,
+    ]
+    assert got[3][:2] == ("Container", "withServiceBinding")
+    assert got[3][2]["alias"] == "db"
+    assert probe._ctx.selections[3].args["service"] is svc
+    # A probe's "ready" is never replayed from an earlier run's cache.
+    assert got[4] == FRESH
+    kind, name, args = got[5]
     assert (kind, name) == ("Container", "withExec")
     # expect is left at SUCCESS (not sent): a probe that gives up fails the evaluation.
     assert set(args) == {"args"}
@@ -313,9 +358,9 @@ def test_command_readiness_runs_a_probe_bound_to_the_service() -> None:
 @pytest.mark.parametrize("kind", [ReadinessKind.TCP, ReadinessKind.HEALTHCHECK])
 def test_tcp_and_healthcheck_readiness_need_no_probe(kind: ReadinessKind) -> None:
     pg = ServiceSpec(name="db", image=ImageRef(ref="postgres:15"), port=5432, readiness=Readiness(kind=kind))
-    chain = job_chain(spec(services=(pg,)), aliases={}, ca_bundle=None, secrets={})
-    assert readiness_probe(pg, {}, chain.services[0][1]) is None
-    assert readiness_probe(PG, {}, chain.services[0][1]) is None  # no readiness at all
+    chain = job_chain(spec(services=(pg,)), setting(), secrets={}, nonce=NONCE)
+    assert readiness_probe(pg, setting(), chain.services[0][1], NONCE) is None
+    assert readiness_probe(PG, setting(), chain.services[0][1], NONCE) is None  # no readiness at all
 
 
 # --- env, secrets, workdir, user ----------------------------------------------------
@@ -334,7 +379,7 @@ SECRET_VALUE = "hunter2-very-secret"
 
 def test_secret_is_set_by_name_and_its_value_never_printed() -> None:
     s = spec(secrets=("DB_PASSWORD",))
-    chain = job_chain(s, aliases={}, ca_bundle=None, secrets={"DB_PASSWORD": SECRET_VALUE})
+    chain = job_chain(s, setting(), secrets={"DB_PASSWORD": SECRET_VALUE}, nonce=NONCE)
     ctr = full_chain(chain.container, s.commands)
     got = sels(ctr)
     assert got[2] == (
@@ -378,6 +423,7 @@ def test_workdir_and_user() -> None:
 def test_each_command_is_one_with_exec_expecting_any_exit() -> None:
     s = spec(commands=(("python", "-m", "pip", "check"), ("pytest", "-x"), ("sh", "-c", "echo $HOME")))
     assert chain_of(s)[3:] == [
+        FRESH,
         ("Container", "withExec", {"args": ["python", "-m", "pip", "check"], "expect": "ANY"}),
         ("Container", "withExec", {"args": ["pytest", "-x"], "expect": "ANY"}),
         ("Container", "withExec", {"args": ["sh", "-c", "echo $HOME"], "expect": "ANY"}),
@@ -417,18 +463,16 @@ def test_ca_bundle_is_copied_in_and_named_by_the_usual_variables(tmp_path: Path)
                 "source": [("Query", "host", {}), ("Host", "file", {"path": str(bundle)})],
             },
         ),
-        *[
-            ("Container", "withEnvVariable", {"name": var, "value": CA_PATH})
-            for var in CA_ENV_VARS
-        ],
+        *[("Container", "withEnvVariable", {"name": var, "value": CA_PATH}) for var in CA_ENV_VARS],
         WORKDIR_ROOT,
+        FRESH,
         PYTEST,
     ]
 
 
 def test_services_get_the_same_ca_bundle_and_variables_as_the_job(tmp_path: Path) -> None:
     bundle = tmp_path / "ca.crt"
-    chain = job_chain(spec(services=(PG,)), aliases={}, ca_bundle=bundle, secrets={})
+    chain = job_chain(spec(services=(PG,)), setting(ca_bundle=bundle), secrets={}, nonce=NONCE)
     service_calls = describe_chain(chain.services[0][1])
     text = "".join(service_calls)
     assert f'with_file("{CA_PATH}", host().file("{bundle}"))' in text
@@ -448,9 +492,13 @@ def test_full_spec_order_and_describe(tmp_path: Path) -> None:
         user="app",
         commands=(("pytest",), ("coverage", "xml")),
     )
-    e = engine(aliases={"python": "python:3.11-slim"}, ca_bundle=tmp_path / "ca.crt")
+    e = engine(
+        aliases={"python": "python:3.11-slim"},
+        ca_bundle=tmp_path / "ca.crt",
+        mirrored=frozenset({"python:3.11-slim"}),
+    )
     lines = e.describe(s)
-    assert lines[0].startswith('service db = container().from_("postgres:15")')
+    assert lines[0].startswith('service db = container().from_("postgres:15").without_docker_healthcheck()')
     assert lines[0].endswith('.as_service(args=["postgres", "-c", "fsync=off"], use_entrypoint=True)')
     assert lines[1:] == [
         'container().from_("python:3.11-slim")',
@@ -463,21 +511,32 @@ def test_full_spec_order_and_describe(tmp_path: Path) -> None:
         '.with_secret_variable("TOKEN", set_secret("TOKEN", ***))',
         '.with_workdir("/src")',
         '.with_user("app")',
+        f'.with_env_variable("{NONCE_VAR}", "{NONCE_PLACEHOLDER}")',
         '.with_exec(["pytest"], expect=ANY)',
         '.with_exec(["coverage", "xml"], expect=ANY)',
-        "# services are started (start) and probed before the first command, stopped after the last",
+        "# services: image pulled first, then started (start) and probed before the first command, "
+        "stopped after the last",
         "# each with_exec is evaluated (exit_code) before the next: the first failure stops",
+        f"# {NONCE_PLACEHOLDER}: a nonce per run, so Dagger never replays an earlier result",
     ]
 
 
 def test_describe_is_read_from_the_query_not_a_second_printer() -> None:
     # Every described line of the job maps to one selection, in order.
     s = spec(env=(("A", "1"),), commands=(("true",), ("false",)))
-    chain = job_chain(s, aliases={}, ca_bundle=None, secrets={})
+    chain = job_chain(s, setting(), secrets={}, nonce=NONCE)
     ctr = full_chain(chain.container, s.commands)
     lines = describe_chain(ctr)
     names = [c.method for c in calls(ctr)]
-    assert names == ["container", "from_", "with_env_variable", "with_workdir", "with_exec", "with_exec"]
+    assert names == [
+        "container",
+        "from_",
+        "with_env_variable",
+        "with_workdir",
+        "with_env_variable",  # the nonce
+        "with_exec",
+        "with_exec",
+    ]
     assert [line.split("(")[0].lstrip(".") for line in lines[1:]] == names[2:]
 
 
@@ -501,12 +560,13 @@ def test_engine_satisfies_the_protocol() -> None:
     assert engine().name == "dagger"
 
 
-def test_run_without_any_engine_says_what_to_do(tmp_path: Path) -> None:
+def test_run_without_any_engine_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipeline.engines.dagger.connection.slipway_engine", lambda: None)
     with pytest.raises(EngineUnavailable) as info:
         anyio.run(_run, engine({"PATH": str(tmp_path)}), spec(), tmp_path)
     msg = str(info.value)
     assert "dagger run" in msg
-    assert "install the Dagger CLI" in msg
+    assert "python -m pipeline engine dagger --start" in msg
     assert "--engine docker" in msg
     assert info.value.exit_code == 2
     assert not (tmp_path / "job.log").exists()  # nothing started, nothing half-written
@@ -556,18 +616,6 @@ def test_what_dagger_cannot_do_says_what_to_use_instead(tmp_path: Path) -> None:
     anyio.run(attempts)
 
 
-def test_availability_reasons(tmp_path: Path) -> None:
-    assert dagger_available({"PATH": str(tmp_path)}) is None
-    session = {"DAGGER_SESSION_PORT": "1234", "DAGGER_SESSION_TOKEN": "t"}
-    assert dagger_available(session) == "a Dagger session is open (dagger run)"
-    assert dagger_available({"DAGGER_SESSION_PORT": "1234", "PATH": str(tmp_path)}) is None  # no token
-    cli = tmp_path / "dagger"
-    cli.write_text("#!/bin/sh\n")
-    cli.chmod(0o755)
-    reason = dagger_available({"PATH": str(tmp_path)})
-    assert reason == f"the Dagger CLI on PATH ({cli})"
-
-
 def test_describe_shows_the_probe_bound_to_the_named_service() -> None:
     pg = ServiceSpec(
         name="db",
@@ -577,7 +625,9 @@ def test_describe_shows_the_probe_bound_to_the_named_service() -> None:
     )
     lines = engine().describe(spec(services=(pg,)))
     assert lines[1].startswith(
-        'probe db = container().from_("postgres:15").with_service_binding("db", db).with_exec(["sh", "-c", '
+        'probe db = container().from_("postgres:15").without_docker_healthcheck()'
+        f'.with_service_binding("db", db).with_env_variable("{NONCE_VAR}", "{NONCE_PLACEHOLDER}")'
+        '.with_exec(["sh", "-c", '
     )
     assert lines[1].endswith('"probe-db", "pg_isready", "-h", "db"])')
 
@@ -585,12 +635,10 @@ def test_describe_shows_the_probe_bound_to_the_named_service() -> None:
 def test_an_image_this_engine_built_is_used_by_its_ref(tmp_path: Path) -> None:
     built = build_container(ImageBuild(context=tmp_path, target="test"))
     s = spec(image=ImageRef(ref="dagger-build/0123456789abcdef"))
-    chain = job_chain(
-        s, aliases={}, ca_bundle=None, secrets={}, built={"dagger-build/0123456789abcdef": built}
-    )
+    chain = job_chain(s, setting(built={"dagger-build/0123456789abcdef": built}), secrets={}, nonce=NONCE)
     assert sels(chain.container)[:3] == [
         ("Query", "host", {}),
         ("Host", "directory", {"path": str(tmp_path)}),
         ("Directory", "dockerBuild", {"target": "test"}),
     ]
-    assert image_container(ImageRef(ref="other"), {}, {"x": built}) is not built
+    assert image_container(ImageRef(ref="other"), setting(built={"x": built})) is not built

@@ -1,5 +1,8 @@
 """``python -m pipeline doctor``: what Slipway would run on here, and what is missing.
 
+The Dagger lines (unless ``--engine docker``) show the SDK, the CLI and the engine a
+run would use, with their versions and whether they match.
+
 Each check is ok / warn / fail with one line that says what was found and, when
 not ok, what to do. The CPU check runs a tiny container and reads the quota it
 really gets (cgroup v2 ``cpu.max`` or v1 ``cpu.cfs_quota_us``) next to ``nproc``:
@@ -20,6 +23,7 @@ import typer
 from rich.console import Console
 
 from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, optional_config, out
+from pipeline.engines.dagger.provision.status import status as dagger_status
 from pipeline.engines.docker.errors import connect, docker_errors
 from pipeline.engines.docker.images import missing_images
 from pipeline.engines.select import choose_engine
@@ -90,6 +94,9 @@ def collect_checks(
         checks.append(Check("engine", "ok", f"{choice.name}: {choice.reason}"))
     except SlipwayError as exc:
         checks.append(Check("engine", "fail", str(exc)))
+    if requested != "docker":
+        # CLI, engine and SDK versions, and whether they match (a mismatch is a fail).
+        checks.extend(Check(name, level, detail) for name, level, detail in dagger_status())
     try:
         client = connect(timeout=10)
     except SlipwayError as exc:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 from contextlib import suppress
 
 import anyio
@@ -26,6 +27,7 @@ from pipeline.model.spec import Readiness, ReadinessKind, ServiceSpec
 
 EXIT_SERVICE_NOT_READY = 125
 STOP_TIMEOUT_S = 10.0
+STOP_ON_CANCEL_S = 2.0
 # When the probe's own loop gives up it says so; this bounds a probe that never starts.
 PROBE_GRACE_S = 30.0
 
@@ -101,7 +103,14 @@ async def _probe(
 
 
 async def stop_services(started: list[dagger.Service]) -> None:
-    """Stop each started service within ``STOP_TIMEOUT_S``; shielded, never raises."""
-    for svc in started:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(STOP_TIMEOUT_S), suppress(Exception):
-            await svc.stop()
+    """Stop the started services within ``STOP_TIMEOUT_S`` in all; shielded, never raises.
+
+    When the job is being cancelled (^C; `dagger run` kills us 10 s after its SIGTERM) the
+    budget is ``STOP_ON_CANCEL_S``: closing the session stops whatever is left anyway.
+    """
+    cancelled = anyio.current_effective_deadline() == -math.inf
+    budget = STOP_ON_CANCEL_S if cancelled else STOP_TIMEOUT_S
+    with anyio.CancelScope(shield=True), anyio.move_on_after(budget):
+        for svc in started:
+            with suppress(Exception):
+                await svc.stop()

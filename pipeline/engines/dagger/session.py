@@ -18,8 +18,8 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Mapping
-from contextlib import AsyncExitStack, suppress
+from collections.abc import Iterator, Mapping
+from contextlib import AsyncExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TextIO, cast
 
@@ -33,7 +33,8 @@ from pipeline.engines.select import sdk_version, version_mismatch
 from pipeline.model.errors import EngineUnavailable
 from pipeline.model.secrets import Redactor
 
-CLOSE_TIMEOUT_S = 5.0
+# Two steps of at most this each: well within the 10 s `dagger run` gives after SIGTERM.
+CLOSE_TIMEOUT_S = 3.0
 SESSION_LOG = "dagger-session.log"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -76,6 +77,22 @@ class SessionLog(io.TextIOBase):
         super().close()
 
 
+@contextmanager
+def session_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """These variables in this process's environment while a session starts: the SDK reads
+    them, and the CLI it starts inherits them. Restored after, so nothing else sees them."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
 def default_target(environ: Mapping[str, str]) -> DaggerTarget:
     """Where to connect when no choice was made up front (the first candidate)."""
     found = candidates(environ, which=lambda name: shutil.which(name, path=environ.get("PATH")))
@@ -109,19 +126,15 @@ class Session:
             if self.open:
                 return
             target = self._target or default_target(self._environ)
-            # The SDK reads these from the environment; the CLI it starts inherits them.
-            os.environ.update(target.session_env())
             log = None
             if self._log_dir is not None and target.kind != "session":
                 log = SessionLog(self._log_dir / SESSION_LOG, self._redactor)
                 self._stack.callback(log.close)
             try:
                 async with dagger_errors("connect to the Dagger engine"):
-                    await self._stack.enter_async_context(
-                        dagger.connection(
-                            dagger.Config(log_output=cast(TextIO, log), retry=dagger.Retry(execute=False))
-                        )
-                    )
+                    config = dagger.Config(log_output=cast(TextIO, log), retry=dagger.Retry(execute=False))
+                    with session_environment(target.session_env()):
+                        await self._stack.enter_async_context(dagger.connection(config))
                     self.engine_version = await dag.version()
             except Exception as exc:
                 await self.close()

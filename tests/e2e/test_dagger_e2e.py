@@ -1,0 +1,251 @@
+"""`dagger run python -m pipeline run` on Slipway's own engine, end to end.
+
+- ^C under `dagger run` (which sends SIGTERM, then SIGKILL 10 s later): exit 130 and a
+  report, written in time.
+- The engine dies mid-run: exit 2 and a report.
+- The example's test stage run twice with --no-cache really runs twice; a broken test
+  fails on the first and the second run and passes on the first run after the fix.
+- The bundled example, green end to end: the same jobs and tests as --engine docker,
+  production deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.engines.dagger.connection import DaggerTarget
+from pipeline.engines.dagger.provision import layout as provision_layout
+from pipeline.engines.dagger.provision.container import privilege_flags
+from tests.e2e.test_fast_tests import copy_example
+from tests.integration.dagger_live import find_engine
+
+pytestmark = [pytest.mark.dagger, pytest.mark.timeout(3600)]
+
+SMALL = """\
+project: {name: demo, root: app}
+images:
+  aliases: {python:3.11-slim: slipway/python:3.11}
+stages:
+  - name: quick
+    kind: command
+    image: python:3.11-slim
+    commands: [[python3, -c, "print('quick done')"]]
+  - name: slow
+    kind: command
+    image: python:3.11-slim
+    commands: [[python3, -c, "import time; print('slow started', flush=True); time.sleep(300)"]]
+"""
+
+
+@pytest.fixture(scope="module")
+def target() -> DaggerTarget:
+    return find_engine()
+
+
+def env_for(target: DaggerTarget, cwd: Path, **extra: str) -> dict[str, str]:
+    assert target.cli is not None
+    return {
+        **os.environ,
+        **target.session_env(),
+        "PATH": f"{Path(target.cli).parent}:{os.environ['PATH']}",
+        "GIT_SHA": "d" * 40,
+        "BRANCH": "test",
+        "SLIPWAY_CACHE_DIR": str(cwd / ".cache"),
+        **extra,
+    }
+
+
+def dagger_run(target: DaggerTarget, cwd: Path, *args: str, **kw: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        ["dagger", "run", "--progress=plain", sys.executable, "-m", "pipeline", *args],
+        cwd=cwd,
+        env=env_for(target, cwd),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        **kw,
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 1800) -> str:
+    out, _ = proc.communicate(timeout=timeout)
+    return out
+
+
+def report(path: Path) -> dict[str, Any]:
+    return json.loads((path / "report.json").read_text())
+
+
+def wait_for_job_start(proc: subprocess.Popen[str], report_dir: Path, job: str, timeout: float = 600) -> None:
+    """Until the job's log shows its command running (the scheduler started it)."""
+    log = report_dir / "logs" / f"{job}.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended early: {proc.stdout.read() if proc.stdout else ''}")
+        if log.is_file() and "--- $ " in log.read_text(errors="replace"):
+            time.sleep(3)  # the command is in the engine now
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{job} did not start within {timeout}s")
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.py").write_text("print('app')\n")
+    (tmp_path / "pipeline.yaml").write_text(textwrap.dedent(SMALL))
+    return tmp_path
+
+
+# --- ^C and a dead engine: the report is written ------------------------------------------
+
+
+def test_ctrl_c_under_dagger_run_exits_130_with_a_report(target: DaggerTarget, small: Path) -> None:
+    proc = dagger_run(target, small, "run", "--engine", "dagger", "--report-dir", "out")
+    wait_for_job_start(proc, small / "out", "slow")
+    sent = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's ^C reaches the whole group
+    out = finish(proc, timeout=60)
+    took = time.monotonic() - sent
+    assert proc.returncode == 130, out[-3000:]
+    data = report(small / "out")
+    assert data["status"] == "interrupted"
+    assert data["engine"] == "dagger"
+    jobs = {j["name"]: j for j in data["jobs"]}
+    assert jobs["slow"]["status"] == "skipped"
+    assert took < 10, f"`dagger run` kills after 10 s; the run took {took:.1f}s to end"
+
+
+def test_a_dead_engine_exits_2_with_a_report(target: DaggerTarget, small: Path) -> None:
+    # A disposable engine of the same build: killing Slipway's own would wipe its cache.
+    layout = provision_layout()
+    name = f"slipway-dagger-doomed-{uuid.uuid4().hex[:6]}"
+    subprocess.run(
+        [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            name,
+            *privilege_flags(),
+            "-v",
+            f"{layout.engine_json}:/etc/dagger/engine.json:ro",
+            layout.image,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        env = env_for(target, small, _EXPERIMENTAL_DAGGER_RUNNER_HOST=f"docker-container://{name}")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "run", "--engine", "dagger", "--report-dir", "out"],
+            cwd=small,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_job_start(proc, small / "out", "slow")
+        subprocess.run(["docker", "kill", name], check=True, capture_output=True)
+        out = finish(proc, timeout=120)
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", name], check=False, capture_output=True)
+    assert proc.returncode == 2, out[-3000:]
+    assert "lost the Dagger engine session" in out
+    data = report(small / "out")
+    assert data["status"] == "failed"
+    assert data["engine"] == "dagger"
+
+
+# --- the example ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield copy_example(tmp_path_factory.mktemp("dagger-example"))
+
+
+def test_no_cache_twice_runs_twice_and_a_broken_test_fails_until_fixed(
+    target: DaggerTarget, example: Path
+) -> None:
+    def tests_unit(name: str) -> tuple[int, dict[str, Any], str]:
+        proc = dagger_run(
+            target,
+            example,
+            "run",
+            "--engine",
+            "dagger",
+            "--only",
+            "tests-unit",
+            "--no-cache",
+            "--report-dir",
+            name,
+        )
+        out = finish(proc)
+        assert (example / name / "report.json").is_file(), out[-3000:]
+        log = (example / name / "logs" / "tests-unit.log").read_text()
+        return proc.returncode, report(example / name), log + "\n--- console ---\n" + out[-2000:]
+
+    code1, first, log1 = tests_unit("first")
+    code2, second, log2 = tests_unit("second")
+    assert code1 == code2 == 0, log1[-2000:] + log2[-2000:]
+    for data in (first, second):
+        (job,) = data["jobs"]
+        assert job["status"] == "success"  # ran; never "cached"
+    # A replay would give the very same output; a second run has its own timings.
+    summary = [next(ln for ln in log.splitlines() if " passed in " in ln) for log in (log1, log2)]
+    assert summary[0] != summary[1], summary
+
+    target_file = next((example / "examples/inventory/backend/tests/unit").glob("test_*.py"))
+    original = target_file.read_text()
+    target_file.write_text(original + "\n\ndef test_broken_on_purpose() -> None:\n    assert 1 + 1 == 3\n")
+    try:
+        for name in ("broken-1", "broken-2"):
+            code, data, log = tests_unit(name)
+            assert code == 1, log[-2000:]
+            assert [f["test"] for f in data["failures"]] == [
+                f"tests/unit/{target_file.name}::test_broken_on_purpose"
+            ]
+    finally:
+        target_file.write_text(original)
+    code, data, log = tests_unit("fixed")
+    assert code == 0, log[-2000:]
+    assert data["tests"]["failed"] == 0
+
+
+def test_the_example_goes_green_on_dagger_as_on_docker(target: DaggerTarget, example: Path) -> None:
+    docker_proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--engine", "docker", "--report-dir", "on-docker"],
+        cwd=example,
+        env=env_for(target, example),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    assert docker_proc.returncode == 0, docker_proc.stdout[-3000:] + docker_proc.stderr[-3000:]
+    proc = dagger_run(target, example, "run", "--report-dir", "on-dagger")
+    out = finish(proc)
+    assert proc.returncode == 0, out[-5000:]
+    on_docker, on_dagger = report(example / "on-docker"), report(example / "on-dagger")
+    assert on_dagger["engine"] == "dagger"
+    assert on_dagger["status"] == "success"
+    assert sorted(j["name"] for j in on_dagger["jobs"]) == sorted(j["name"] for j in on_docker["jobs"])
+    assert on_dagger["tests"]["passed"] == on_docker["tests"]["passed"]
+    assert on_dagger["tests"]["failed"] == 0
+    jobs = {j["name"]: j for j in on_dagger["jobs"]}
+    assert jobs["deploy-production"]["status"] == "success"

@@ -572,9 +572,14 @@ def test_run_without_any_engine_says_what_to_do(tmp_path: Path, monkeypatch: pyt
     assert not (tmp_path / "job.log").exists()  # nothing started, nothing half-written
 
 
-def test_build_image_without_any_engine_says_what_to_do(tmp_path: Path) -> None:
+def test_build_image_without_any_engine_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No engine here even on a machine where Slipway's engine runs.
+    monkeypatch.setattr("pipeline.engines.dagger.connection.slipway_engine", lambda: None)
+
     async def build() -> str:
-        return await engine().build_image(ImageBuild(context=tmp_path), log_path=tmp_path / "b.log")
+        return await engine({"PATH": str(tmp_path)}).build_image(ImageBuild(context=tmp_path), log_path=tmp_path / "b.log")
 
     with pytest.raises(EngineUnavailable, match="--engine docker"):
         anyio.run(build)

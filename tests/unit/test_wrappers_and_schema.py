@@ -63,7 +63,7 @@ def test_woodpecker_runs_the_pipeline_under_dagger() -> None:
 
 def test_the_engine_exports_are_what_the_wrappers_eval() -> None:
     # `engine dagger --env` prints only shell lines to stdout (progress goes to stderr).
-    for line in env_lines(Layout(root=Path("/var/cache/slipway/dagger"), version="v0.21.8"), 1234):
+    for line in env_lines(Layout(root=Path("/var/cache/slipway-dagger"), version="v0.21.8"), 1234):
         assert line.startswith(("export ", "# "))
 
 

@@ -1,6 +1,6 @@
 """Where an engine build lives: outside any work tree, reused by every checkout.
 
-``/var/cache/slipway/dagger`` (or ``$SLIPWAY_DAGGER_CACHE``; a user's cache directory
+``/var/cache/slipway-dagger`` (or ``$SLIPWAY_DAGGER_CACHE``; a user's cache directory
 when /var/cache is not writable) holds the Go caches, the build module, the binaries
 of each version, the engine image's context and settings, and the mirror registry.
 The names of what runs (container, volume, image, registry port) are here too.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import platformdirs
 
-SYSTEM_CACHE = Path("/var/cache/slipway/dagger")
+SYSTEM_CACHE = Path("/var/cache/slipway-dagger")
 ENV_CACHE = "SLIPWAY_DAGGER_CACHE"
 
 # No `dagger-engine-` prefix: the CLI's docker-image:// runner removes every container

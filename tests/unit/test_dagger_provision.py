@@ -22,6 +22,7 @@ from pipeline.engines.dagger.provision.mirror import docker_hub_path, mirror_pai
 from pipeline.engines.dagger.provision.pins import KNOWN, pins_for
 from pipeline.engines.dagger.provision.proc import ModuleRefused, ProvisionError, Steps, refused_modules
 from pipeline.model.errors import EngineUnavailable
+from tests.integration import dagger_live
 
 pytestmark = pytest.mark.unit
 
@@ -165,3 +166,16 @@ def test_the_exports_point_cli_and_sdk_at_the_engine(tmp_path: Path) -> None:
     assert f"export _EXPERIMENTAL_DAGGER_RUNNER_HOST=docker-container://{CONTAINER}" in lines
     assert f"export _EXPERIMENTAL_DAGGER_CLI_BIN={tmp_path}/v0.21.8/bin/dagger" in lines
     assert "# or, as a remote engine would be reached: tcp://127.0.0.1:1234" in lines
+
+
+# --- the live tests' requirement: fail in CI, skip with a reason elsewhere ----------------
+
+
+def test_live_tests_fail_in_ci_when_the_engine_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dagger_live, "slipway_engine", lambda: None)
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match=r"engine dagger --start.*CI is set"):
+        dagger_live.find_engine()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="engine dagger --start"):
+        dagger_live.find_engine()

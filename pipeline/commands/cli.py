@@ -15,11 +15,11 @@ import tempfile
 import traceback
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import anyio
-import click
 import typer
+from typer import rich_utils
 
 from pipeline.commands import cache, doctor, gc, images
 from pipeline.commands.describe import describe_job
@@ -27,7 +27,7 @@ from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, err, o
 from pipeline.commands.reproduce import reproduce as do_reproduce
 from pipeline.config import Config, load_config
 from pipeline.config.schema import schema_text
-from pipeline.model.errors import EXIT_INTERRUPTED, EXIT_USAGE, SlipwayError, UsageError
+from pipeline.model.errors import EXIT_INTERRUPTED, SlipwayError, UsageError
 from pipeline.plan import Plan, Shard, build_plan
 from pipeline.reports.merge import merge_reports as do_merge
 from pipeline.reports.run_report import read_report
@@ -244,12 +244,15 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted", style="yellow")
         return EXIT_INTERRUPTED
-    except click.ClickException as exc:  # click's own usage errors
-        exc.show()
-        return EXIT_USAGE
+    except typer.TyperException as exc:
+        # Bad usage (an unknown option, an extra argument): typer (which vendors click
+        # since 0.2x; click itself is not our dependency) raises it in non-standalone
+        # mode; show it as typer's standalone mode would, usage line and all.
+        rich_utils.rich_format_error(cast(Any, exc))
+        return exc.exit_code
     except Exception as exc:  # a bug: say so and where the traceback is
         fd, name = tempfile.mkstemp(prefix="slipway-crash-", suffix=".txt")
         with os.fdopen(fd, "w") as fh:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline.config.model import STAGE_MODELS, PipelineConfig, StageBase
 from pipeline.config.yamlload import KeyPath, Loaded, format_key_path, load_yaml
+from pipeline.model.aliases import alias_problem
 from pipeline.model.errors import ConfigError
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -279,6 +280,15 @@ def _check_graph(model: PipelineConfig, loaded: Loaded) -> None:
         )
 
 
+def _check_aliases(model: PipelineConfig, loaded: Loaded) -> None:
+    """An alias never swaps a version: ``postgres:18: slipway/postgres:15`` is an error."""
+    for name, target in model.images.aliases.items():
+        problem = alias_problem(name, target)
+        if problem:
+            key = ("images", "aliases", name)
+            raise ConfigError(f"{loaded.where_value(key)}: {format_key_path(key)}: {problem}")
+
+
 def find_cycle(needs: Mapping[str, Iterable[str]]) -> list[str] | None:
     """A cycle as [a, b, ..., a] (each needs the next) if the graph has one, else None.
 
@@ -329,4 +339,5 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc, data, loaded)) from None
     _check_graph(model, loaded)
+    _check_aliases(model, loaded)
     return Config(model=model, path=path, variables=variables, loaded=loaded)

@@ -44,6 +44,8 @@ class RunContext:
 
     run_id: str
     redactor: Redactor = field(default_factory=Redactor)
+    # One line for the run's console (e.g. which image an alias resolved to); quiet by default.
+    announce: Callable[[str], None] = field(default=lambda _line: None)
 
 
 @runtime_checkable

@@ -85,7 +85,7 @@ async def execute(
     declared = set(config.model.secrets)
     # Mask every declared secret that has a value, even ones no stage asks for.
     redactor = Redactor(resolve([n for n in declared if n in os.environ]).values())
-    engine = engine_factory(RunContext(run_id=run_id, redactor=redactor))
+    engine = engine_factory(RunContext(run_id=run_id, redactor=redactor, announce=emit))
     pipeline_run = PipelineRun(
         config=config,
         engine=engine,

@@ -20,7 +20,10 @@ def describe_image(image: Image, aliases: Mapping[str, str]) -> str:
     if isinstance(image, ImageBuild):
         return f"<{docker_build.describe_build(image)}>"
     target = resolve_alias(image.ref, aliases)
-    return target if target == image.ref else f"{target} (alias of {image.ref})"
+    if target == image.ref:
+        return target
+    # The alias policy decides at run time (pipeline.model.aliases.choose_image).
+    return f"{target} (alias of {image.ref}: used when present locally or {image.ref} cannot be pulled)"
 
 
 def describe(

@@ -30,7 +30,6 @@ from pipeline.engines.docker import job as one_job
 from pipeline.engines.docker.errors import call, call_long, connect
 from pipeline.engines.docker.publish import push
 from pipeline.engines.docker.volumes import slug
-from pipeline.model.aliases import resolve_alias
 from pipeline.model.errors import EngineJobError
 from pipeline.model.joblog import JobLog
 from pipeline.model.secrets import resolve
@@ -55,6 +54,8 @@ class DockerEngine:
     ) -> None:
         self._ctx = ctx
         self._aliases = dict(aliases or {})
+        # The alias policy, decided once per name for the whole run and said on the console.
+        self._images = images.ImageResolver(self._aliases, announce=ctx.announce)
         self._ca_bundle = ca_bundle
         self._client = client
         self._network: str | None = None
@@ -79,7 +80,7 @@ class DockerEngine:
             api=await self._api(),
             run_id=self._ctx.run_id,
             labels=self._labels,
-            aliases=self._aliases,
+            images=self._images,
             ca_bundle=self._ca_bundle,
         )
 
@@ -126,13 +127,15 @@ class DockerEngine:
         api = await self._api()
         with JobLog(log_path, self._ctx.redactor) as log:
             return await call_long(
-                "build an image", docker_build.build, api, build, self._aliases, self._ctx.run_id, log
+                "build an image", docker_build.build, api, build, self._images, self._ctx.run_id, log
             )
 
     async def image_digest(self, ref: str) -> str | None:
-        """The local image id of ``ref`` (after aliases), or None when it is not here yet."""
+        """The local image id of what runs for ``ref`` (the alias policy's choice among the
+        images already here), or None when none is here yet: a lookup never pulls."""
         api = await self._api()
-        return await call("inspect an image", images.image_id, api, resolve_alias(ref, self._aliases))
+        local = await call("inspect an image", self._images.peek, api, ref)
+        return None if local is None else await call("inspect an image", images.image_id, api, local)
 
     async def publish(
         self, built: str, dest: str, *, credentials: Credentials | None, log_path: Path

@@ -27,7 +27,7 @@ from pipeline.engines.base import LABEL_JOB, LABEL_SERVICE
 from pipeline.engines.docker import build as docker_build
 from pipeline.engines.docker.errors import call, call_long
 from pipeline.engines.docker.execs import exec_stream
-from pipeline.engines.docker.images import ensure_image
+from pipeline.engines.docker.images import ImageResolver
 from pipeline.engines.docker.services import wait_ready
 from pipeline.engines.docker.tar import directory_tar, extract_output, file_tar
 from pipeline.engines.docker.volumes import LABEL_CACHE, host_lock, slug, volume_name
@@ -53,7 +53,7 @@ class Setup:
     api: APIClient
     run_id: str
     labels: Mapping[str, str]
-    aliases: Mapping[str, str]
+    images: ImageResolver  # which image runs for a logical name (the alias policy)
     ca_bundle: Path | None
 
     def job_labels(self, job_name: str, **extra: str) -> dict[str, str]:
@@ -78,9 +78,9 @@ class Made:
 async def resolve_image(setup: Setup, image: Image, log: JobLog) -> str:
     if isinstance(image, ImageBuild):
         return await call_long(
-            "build an image", docker_build.build, setup.api, image, setup.aliases, setup.run_id, log
+            "build an image", docker_build.build, setup.api, image, setup.images, setup.run_id, log
         )
-    return await call("find an image", ensure_image, setup.api, image.ref, setup.aliases, log)
+    return await call("find an image", setup.images.choose, setup.api, image.ref, log)
 
 
 async def run_job(

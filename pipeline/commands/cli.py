@@ -9,17 +9,17 @@ their own module: ``doctor``, ``reproduce``, ``describe`` (plan --calls),
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
 import traceback
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated
 
 import anyio
 import typer
-from typer import rich_utils
 
 from pipeline.commands import cache, doctor, gc, images
 from pipeline.commands.describe import describe_job
@@ -27,7 +27,7 @@ from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, err, o
 from pipeline.commands.reproduce import reproduce as do_reproduce
 from pipeline.config import Config, load_config
 from pipeline.config.schema import schema_text
-from pipeline.model.errors import EXIT_INTERRUPTED, SlipwayError, UsageError
+from pipeline.model.errors import EXIT_INTERRUPTED, EXIT_USAGE, SlipwayError, UsageError
 from pipeline.plan import Plan, Shard, build_plan
 from pipeline.reports.merge import merge_reports as do_merge
 from pipeline.reports.run_report import read_report
@@ -234,11 +234,37 @@ app.command("gc")(gc.gc)
 app.add_typer(cache.app, name="cache")
 
 
+@functools.cache
+def _command() -> typer.core.TyperGroup:
+    """The click command typer builds from the functions' signatures, built once: it
+    costs tens of milliseconds, which the tests and the config fuzzer (thousands of
+    ``main`` calls in one process) would pay on every call."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    return command
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """A bad command line (unknown command or option, extra or missing argument, bad
+    value): typer's usage text and its message, exit 2.
+
+    typer carries its own copy of click, so its parse errors are ``typer.TyperException``
+    (``ClickException`` under it), not the click package's: catching click's let every
+    usage error fall through to "internal error".
+    """
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()  # "Usage: ... Try '... --help' for help. Error: ..."
+    else:
+        err.print(f"error: {exc.format_message()}", markup=False, style="red")
+    return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the one place that turns errors into messages and exit codes."""
     try:
         # Without standalone mode click returns a typer.Exit's code instead of raising it.
-        code = app(args=argv, standalone_mode=False)
+        code = _command().main(args=argv, standalone_mode=False)
     except SlipwayError as exc:
         err.print(f"error: {exc}", markup=False, style="red")
         return exc.exit_code
@@ -248,11 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted", style="yellow")
         return EXIT_INTERRUPTED
     except typer.TyperException as exc:
-        # Bad usage (an unknown option, an extra argument): typer (which vendors click
-        # since 0.2x; click itself is not our dependency) raises it in non-standalone
-        # mode; show it as typer's standalone mode would, usage line and all.
-        rich_utils.rich_format_error(cast(Any, exc))
-        return exc.exit_code
+        return _usage_error(exc)
     except Exception as exc:  # a bug: say so and where the traceback is
         fd, name = tempfile.mkstemp(prefix="slipway-crash-", suffix=".txt")
         with os.fdopen(fd, "w") as fh:

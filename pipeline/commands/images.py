@@ -75,6 +75,11 @@ def bootstrap(
     if list_only:
         _print_list(wanted if names else None)
         return
+    if not names:
+        targets = set(_aliases(cfg).values())
+        from_aliases = any(b.tag in targets for b in wanted)
+        source = f"what {config}'s images.aliases point at" if from_aliases else "the defaults"
+        say(f"bases to build or reuse: {', '.join(b.tag for b in wanted)} ({source})")
     bundle = cfg.ca_bundle() if cfg is not None else None
     if bundle is None and bases.DEFAULT_CA_BUNDLE.is_file():
         bundle = bases.DEFAULT_CA_BUNDLE

@@ -4,6 +4,7 @@ defaults), reused afterwards; and Dockerfile builds FROM them, with their logs."
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -17,6 +18,22 @@ from pipeline.model.errors import SlipwayError
 from tests.integration.conftest import CA_BUNDLE, missing_part
 
 CONSUMERS = Path(__file__).parents[1] / "fixtures" / "consumers"
+
+# CI tests the bases at both ends of Debian's suites (bookworm and forky: the oldest
+# interpreter and server, and the testing suite with its own debootstrap script and
+# expired Release file). The ones between (trixie's python 3.13 and postgres 17, forky's
+# python 3.15: the same recipes on the same suites) cost about 10 more minutes cold on
+# 2 cores; SLIPWAY_TEST_ALL_BASES=1 tests them too.
+ALL_BASES = os.environ.get("SLIPWAY_TEST_ALL_BASES") == "1"
+EVERY_RUN = {"python:3.11", "python:3.14", "postgres:15", "postgres:18"}
+
+
+def base_param(name: str) -> object:
+    """A pytest param for base ``name``; skipped (saying why) unless CI tests it or asked for."""
+    if ALL_BASES or name in EVERY_RUN:
+        return pytest.param(name, id=name)
+    reason = f"{name}: the same recipe and suite as a base tested on every run; SLIPWAY_TEST_ALL_BASES=1 tests it"
+    return pytest.param(name, id=name, marks=pytest.mark.skip(reason=reason))
 
 
 def ensure_base(name: str) -> str:

@@ -21,11 +21,11 @@ import docker
 import psycopg
 import pytest
 
-from tests.integration.bases import ensure_base
+from tests.integration.bases import base_param, ensure_base
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
-MAJORS = ("15", "17", "18")
+MAJORS = [base_param(f"postgres:{m}") for m in ("15", "17", "18")]
 SCHEMA_SQL = "CREATE TABLE item (id serial PRIMARY KEY, name text NOT NULL);\nINSERT INTO item (name) VALUES ('from initdb.d');\n"
 ROLE_SH = (
     "#!/bin/bash\nset -e\n"
@@ -83,7 +83,7 @@ def _wait_tcp(servers: Servers, name: str, user: str, password: str, timeout: fl
 def servers(
     request: pytest.FixtureRequest, docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Servers]:
-    major = str(request.param)
+    major = str(request.param).split(":")[1]
     image = ensure_base(f"postgres:{major}")
     init = tmp_path_factory.mktemp(f"initdb-{major}")
     (init / "01-schema.sql").write_text(SCHEMA_SQL)

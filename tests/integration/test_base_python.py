@@ -17,19 +17,19 @@ from __future__ import annotations
 import docker
 import pytest
 
-from tests.integration.bases import CONSUMERS, build, ensure_base
+from tests.integration.bases import CONSUMERS, base_param, build, ensure_base
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
-VERSIONS = ("3.11", "3.13", "3.14", "3.15")
+VERSIONS = [base_param(f"python:{v}") for v in ("3.11", "3.13", "3.14", "3.15")]
 DOCKERFILES = ("pip", "poetry", "uv", "pipx", "cext", "multistage", "aptupgrade")
 
 
 @pytest.fixture(scope="module", params=VERSIONS)
 def python_base(request: pytest.FixtureRequest) -> tuple[str, str]:
     """(tag, X.Y) of one Python base, bootstrapped on first use."""
-    version = str(request.param)
-    return ensure_base(f"python:{version}"), version
+    name = str(request.param)
+    return ensure_base(name), name.split(":")[1]
 
 
 @pytest.mark.parametrize("consumer", DOCKERFILES)

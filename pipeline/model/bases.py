@@ -34,10 +34,13 @@ class Base:
     suite: str  # the Debian suite that carries it
     seen: str  # the upstream version in the suite's index when this table was written
     default: bool = False  # built by a bare `images bootstrap` when pipeline.yaml names none
+    # Where it is tagged; the tests build a copy under a throwaway name to check bootstrap
+    # on a tag nobody else uses (the shared daemon's slipway/* images are left alone).
+    repository: str = BASE_REPOSITORY
 
     @property
     def tag(self) -> str:
-        return f"{BASE_REPOSITORY}/{self.family}:{self.version}"
+        return f"{self.repository}/{self.family}:{self.version}"
 
     @property
     def public(self) -> str:

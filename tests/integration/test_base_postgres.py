@@ -142,6 +142,20 @@ def test_compose_style_env_creates_user_database_and_runs_initdb_d(db: Servers) 
     assert (checksums, collate) == ("on", "C")  # POSTGRES_INITDB_ARGS, quoted as the official image reads it
 
 
+def test_healthcheck_reports_healthy_once_the_server_takes_tcp(db: Servers) -> None:
+    # A service with `readiness: {healthcheck: true}` waits on it (test_docker_engine.py).
+    container = db.containers["db"]
+    deadline = time.monotonic() + 60
+    health = ""
+    while time.monotonic() < deadline:
+        container.reload()
+        health = container.attrs["State"].get("Health", {}).get("Status", "no HEALTHCHECK")
+        if health == "healthy":
+            break
+        time.sleep(0.5)
+    assert health == "healthy", container.attrs["State"].get("Health")
+
+
 def test_passwords_are_checked_and_there_is_no_postgres_role_when_user_is_set(db: Servers) -> None:
     with pytest.raises(psycopg.OperationalError, match='password authentication failed for user "shop"'):
         db.query("db", "select 1", user="shop", password="wrong", dbname="shopdb")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import tarfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,9 +18,11 @@ from pipeline.commands.doctor import collect_checks, run_doctor
 from pipeline.engines.base import RunContext
 from pipeline.engines.docker import DockerEngine
 from pipeline.engines.docker.bootstrap import LABEL_BOOTSTRAP, bootstrap, status
-from pipeline.model.bases import BASES
+from pipeline.engines.docker.bootstrap.recipes import LABEL_RECIPE, recipe_for
+from pipeline.model.bases import BASES, resolve_base
 from pipeline.model.errors import EngineJobError
 from pipeline.model.spec import ContainerSpec, ImageBuild, ImageRef
+from tests.integration.bases import ensure_base
 from tests.integration.conftest import CA_BUNDLE, run_objects
 
 pytestmark = [pytest.mark.integration]
@@ -35,6 +40,52 @@ def test_warm_bootstrap_reuses_every_image_in_seconds(base_images: dict[str, str
     assert all(line.endswith("), reused") for line in said)
 
 
+def _stale_image(client: docker.DockerClient, tag: str, labels: dict[str, str]) -> None:
+    """An image under ``tag`` as an earlier Slipway left it: no HEALTHCHECK, not our recipe."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = b"left by an older Slipway\n"
+        info = tarfile.TarInfo("stale.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    repo, version = tag.rsplit(":", 1)
+    changes = [f"LABEL {k}={v}" for k, v in labels.items()]
+    client.api.import_image_from_data(buf.getvalue(), repository=repo, tag=version, changes=changes)
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize(
+    ("left", "said"),
+    [
+        ({LABEL_BOOTSTRAP: "base"}, "present without a recipe label"),  # main's bootstrap before 3bbf38b
+        ({LABEL_BOOTSTRAP: "base", LABEL_RECIPE: "0123456789abcdef"}, "built from another recipe"),
+    ],
+    ids=["no-recipe-label", "other-recipe"],
+)
+def test_a_stale_image_under_a_base_tag_is_rebuilt_not_reused(
+    docker_client: docker.DockerClient, left: dict[str, str], said: str
+) -> None:
+    # The CI failure this guards: setup-machine reused an older slipway/postgres:15 by its tag,
+    # and the service test found "its image has no HEALTHCHECK". Same base, a throwaway tag (the
+    # shared slipway/postgres:15 stays put); the layer cache of the real one makes it quick.
+    ensure_base("postgres:15")
+    base = dataclasses.replace(resolve_base("postgres:15"), repository=f"slipway-test/stale-{uuid.uuid4().hex[:8]}")
+    _stale_image(docker_client, base.tag, left)
+    lines: list[str] = []
+    try:
+        assert docker_client.images.get(base.tag).attrs["Config"].get("Healthcheck") is None
+        assert [s.state for s in status(docker_client, [base])] == ["outdated"]
+        steps = bootstrap(bases=[base], ca_bundle=CA_BUNDLE if CA_BUNDLE.is_file() else None, echo=lines.append)
+        assert [s.action for s in steps] == ["built"]
+        assert f"{base.tag} {said}" in "\n".join(lines)
+        rebuilt = docker_client.images.get(base.tag)
+        assert rebuilt.labels[LABEL_RECIPE] == recipe_for(base).digest()
+        assert "pg_isready" in " ".join(rebuilt.attrs["Config"]["Healthcheck"]["Test"])
+        assert [s.action for s in bootstrap(bases=[base], echo=lines.append)] == ["reused"]
+    finally:
+        docker_client.api.remove_image(base.tag, force=True)
+
+
 def test_images_are_labelled_with_their_recipe_and_exact_version(
     docker_client: docker.DockerClient, base_images: dict[str, str]
 ) -> None:
@@ -50,6 +101,7 @@ def test_images_are_labelled_with_their_recipe_and_exact_version(
     pg_env = dict(e.split("=", 1) for e in postgres.attrs["Config"]["Env"])
     assert pg_env["PG_MAJOR"] == "15"
     assert pg_env["PG_VERSION"].startswith("15.")  # Debian's package version, as the official image's
+    assert "pg_isready" in " ".join(postgres.attrs["Config"]["Healthcheck"]["Test"])
 
 
 def test_images_list_shows_suite_version_and_state(

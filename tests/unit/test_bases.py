@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.commands.cli import main
-from pipeline.engines.docker.bootstrap import bases_for
-from pipeline.engines.docker.bootstrap.recipes import recipe_for
+from pipeline.engines.docker.bootstrap import bases_for, why_build
+from pipeline.engines.docker.bootstrap.recipes import LABEL_BOOTSTRAP, LABEL_RECIPE, recipe_for
 from pipeline.engines.docker.bootstrap.rootfs import config_files, default_security_mirror, sources
 from pipeline.model.bases import BASES, nearest_base, parse_image_name, resolve_base
 from pipeline.model.errors import UsageError
@@ -156,3 +156,36 @@ def test_rootfs_sources_carry_security_updates_and_forky_accepts_an_expired_rele
     assert "Suites: forky\n" in forky  # testing has no -updates suite
     assert any("Check-Valid-Until" in t for t in config_files("forky").values())
     assert not any("Check-Valid-Until" in t for t in config_files("trixie").values())
+
+
+def test_an_image_is_reused_by_its_recipe_label_never_by_its_tag_alone() -> None:
+    digest = recipe_for(resolve_base("postgres:15")).digest()
+    assert why_build({LABEL_RECIPE: digest, LABEL_BOOTSTRAP: "base"}, digest, rebuild=False) is None
+    assert why_build(None, digest, rebuild=False) == "not built yet"
+    # what main's bootstrap left (tag and LABEL_BOOTSTRAP only): rebuilt, not reused
+    stale = why_build({LABEL_BOOTSTRAP: "base"}, digest, rebuild=False)
+    assert stale is not None and "without a recipe label" in stale
+    assert why_build({LABEL_RECIPE: ""}, digest, rebuild=False) is not None
+    other = why_build({LABEL_RECIPE: "0123456789abcdef"}, digest, rebuild=False)
+    assert other is not None and "another recipe (0123456789abcdef" in other
+    assert why_build({LABEL_RECIPE: digest}, digest, rebuild=True) == "--rebuild asked"
+
+
+@pytest.mark.parametrize("major", ["15", "17", "18"])
+def test_every_postgres_base_has_a_healthcheck_on_tcp(major: str) -> None:
+    # a service with `readiness: {healthcheck: true}` waits on it (test_docker_engine.py)
+    recipe = recipe_for(resolve_base(f"postgres:{major}"))
+    dockerfile = recipe.context_files()["Dockerfile"][0].decode().replace("\\\n", " ")
+    [line] = [line for line in dockerfile.splitlines() if line.startswith("HEALTHCHECK ")]
+    assert " CMD pg_isready -h 127.0.0.1 " in line
+
+
+def test_a_recipe_change_changes_the_digest_so_old_images_are_rebuilt(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = resolve_base("postgres:15")
+    before = recipe_for(base).digest()
+    files = recipe_for(base).context_files()
+    dockerfile = files["Dockerfile"][0].replace(b"HEALTHCHECK", b"# HEALTHCHECK")
+    monkeypatch.setattr(
+        type(recipe_for(base)), "context_files", lambda _self: {**files, "Dockerfile": (dockerfile, 0o644)}
+    )
+    assert recipe_for(base).digest() != before

@@ -54,6 +54,7 @@ __all__ = [
     "bases_for",
     "bootstrap",
     "status",
+    "why_build",
 ]
 
 
@@ -111,10 +112,29 @@ def status(client: docker.DockerClient, bases: Iterable[Base] = BASES) -> list[B
         if labels is None:
             out.append(BaseStatus(base=base, state="missing", version=base.seen))
             continue
-        current = labels.get(LABEL_RECIPE) == recipe_for(base).digest()
+        current = why_build(labels, recipe_for(base).digest(), rebuild=False) is None
         version = labels.get(LABEL_VERSION, "?")
         out.append(BaseStatus(base=base, state="built" if current else "outdated", version=version))
     return out
+
+
+def why_build(labels: Mapping[str, str] | None, digest: str, *, rebuild: bool) -> str | None:
+    """Why the image under a base's tag must be built, or None to reuse it.
+
+    Only the recipe label counts, never the tag alone: an image an older Slipway (or
+    anyone) left under ``slipway/postgres:15`` may lack what the current recipe adds
+    (a HEALTHCHECK, the entrypoint's fixes), and reusing it by name fails far from here.
+    """
+    if rebuild:
+        return "--rebuild asked"
+    if labels is None:
+        return "not built yet"
+    found = labels.get(LABEL_RECIPE)
+    if not found:
+        return "present without a recipe label (left by an older Slipway or another tool)"
+    if found != digest:
+        return f"present, built from another recipe ({found}; this Slipway's is {digest})"
+    return None
 
 
 @contextlib.contextmanager
@@ -158,13 +178,14 @@ def bootstrap(
             start = time.monotonic()
             recipe = recipe_for(base)
             labels = _labels(client, base.tag)
-            if not rebuild and labels is not None and labels.get(LABEL_RECIPE) == recipe.digest():
-                version = labels.get(LABEL_VERSION, "?")
+            reason = why_build(labels, recipe.digest(), rebuild=rebuild)
+            if reason is None:
+                version = (labels or {}).get(LABEL_VERSION, "?")
                 echo(f"{base.tag} present ({version}), reused")
                 steps.append(BootstrapStep(image=base.tag, action="reused", seconds=0.0, version=version))
                 continue
             if labels is not None and not rebuild:
-                echo(f"{base.tag} was built from another recipe (an older Slipway): rebuilding it")
+                echo(f"{base.tag} {reason}: rebuilding it")
             if base.suite not in fresh_rootfs:
                 _ensure_rootfs(client, base.suite, mirror, security, work_dir, rebuild, echo)
                 fresh_rootfs.add(base.suite)  # --rebuild: once per suite, not once per image

@@ -37,4 +37,9 @@ COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 ENTRYPOINT ["docker-entrypoint.sh"]
 STOPSIGNAL SIGINT
 EXPOSE 5432
+# The official image has none, but a service's `readiness: {healthcheck: true}` needs one
+# (Slipway's own bases had it before, and CI's service tests wait on it). The set-up server
+# listens on the socket only, so TCP answers once initdb.d has run and the real server is up.
+HEALTHCHECK --interval=1s --timeout=3s --start-period=2s --retries=60 \
+  CMD pg_isready -h 127.0.0.1 -p "${PGPORT:-5432}" -q || exit 1
 CMD ["postgres"]

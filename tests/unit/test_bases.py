@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.commands.cli import main
+from pipeline.config import load_config
 from pipeline.engines.docker.bootstrap import bases_for, why_build
 from pipeline.engines.docker.bootstrap.recipes import LABEL_BOOTSTRAP, LABEL_RECIPE, recipe_for
 from pipeline.engines.docker.bootstrap.rootfs import config_files, default_security_mirror, sources
@@ -189,3 +190,14 @@ def test_a_recipe_change_changes_the_digest_so_old_images_are_rebuilt(monkeypatc
         type(recipe_for(base)), "context_files", lambda _self: {**files, "Dockerfile": (dockerfile, 0o644)}
     )
     assert recipe_for(base).digest() != before
+
+
+def test_setup_machine_builds_only_the_default_bases_eagerly() -> None:
+    # scripts/setup-machine runs a bare `images bootstrap` in the checkout: what this repository's
+    # pipeline.yaml aliases point at must be the defaults, so CI builds the rare bases (python
+    # 3.13/3.14/3.15, postgres 17/18) only in the tests that use them.
+    root = Path(__file__).parents[2]
+    setup = (root / "scripts" / "setup-machine").read_text()
+    assert "python -m pipeline images bootstrap\n" in setup
+    aliases = dict(load_config(root / "pipeline.yaml").model.images.aliases)
+    assert [b.tag for b in bases_for([], aliases)] == [b.tag for b in BASES if b.default]

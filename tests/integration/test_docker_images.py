@@ -58,7 +58,7 @@ def _stale_image(client: docker.DockerClient, tag: str, labels: dict[str, str]) 
     ("left", "said"),
     [
         ({LABEL_BOOTSTRAP: "base"}, "present without a recipe label"),  # main's bootstrap before 3bbf38b
-        ({LABEL_BOOTSTRAP: "base", LABEL_RECIPE: "0123456789abcdef"}, "built from another recipe"),
+        ({LABEL_BOOTSTRAP: "base", LABEL_RECIPE: "0123456789abcdef"}, "present, built from another recipe"),
     ],
     ids=["no-recipe-label", "other-recipe"],
 )

@@ -55,7 +55,8 @@ class Servers:
 
     def query(self, name: str, sql: str, **kw: str) -> list[tuple[object, ...]]:
         with self.connect(name, **kw) as conn:  # type: ignore[arg-type]
-            return conn.execute(sql).fetchall()
+            cur = conn.execute(sql)
+            return cur.fetchall() if cur.description is not None else []  # CREATE ... returns no rows
 
     def logs(self, name: str) -> str:
         return self.containers[name].logs().decode(errors="replace")
@@ -107,7 +108,9 @@ def servers(
                 "POSTGRES_USER": "shop",
                 "POSTGRES_PASSWORD": "secret",
                 "POSTGRES_DB": "shopdb",
-                "POSTGRES_INITDB_ARGS": "--data-checksums --lc-collate=C --lc-ctype=C",
+                # -E as compose files write it: with lc-ctype C alone initdb (here and in the
+                # official image) picks SQL_ASCII, and psycopg hands back bytes
+                "POSTGRES_INITDB_ARGS": "-E UTF8 --data-checksums --lc-collate=C --lc-ctype=C",
             },
             volumes={str(init): {"bind": "/docker-entrypoint-initdb.d", "mode": "ro"}},
         )

@@ -95,7 +95,7 @@ def test_each_worker_gets_its_own_migrated_database(project: Path, server: Serve
     run = run_project(project, server, "-n", "2", "-W", "error")
     _ok(run)
     assert "9 passed" in run.proc.stdout
-    assert "slipway: database proj_main (cloned from proj_template" in run.proc.stdout
+    assert "database proj_main; per worker proj_gw<N> (cloned from proj_template" in run.proc.stdout
     assert run.migrations == ["proj_template"]
     by_worker = {name.split("-")[0]: db for name, db in run.seen.items()}
     assert by_worker == {"gw0": "proj_gw0", "gw1": "proj_gw1"}

@@ -24,6 +24,7 @@ from pipeline.init import (
     Proposal,
     check,
     local_aliases,
+    lookalike,
     propose,
     render,
     render_dockerfile,
@@ -77,6 +78,19 @@ def _print_questions(p: Proposal) -> None:
             out.print(f"  - {line}", markup=False)
 
 
+def _say_missing_lookalikes(proposal: Proposal, tags: set[str]) -> None:
+    """Name each public image with no local look-alike here: on a runner that reaches no
+    registry its job cannot start, and init writes the project's version as it is (never
+    another version in its place)."""
+    for ref in sorted(proposal.images()):
+        target = lookalike(ref)
+        if target is not None and ref not in tags and target not in tags:
+            say(
+                f"{ref}: no local {target} on this machine; where no registry is reachable, build it "
+                f"(`python -m pipeline images bootstrap {target}`) or map {ref} under images.aliases"
+            )
+
+
 def write(root: Path, target: Path, *, force: bool) -> int:
     if target.exists() and not force:
         raise UsageError(
@@ -88,6 +102,8 @@ def write(root: Path, target: Path, *, force: bool) -> int:
     proposal.aliases.update(local_aliases(proposal.images(), tags.__contains__))
     if why_none:
         say(f"no aliases written: the Docker Engine cannot be asked ({why_none})")
+    else:
+        _say_missing_lookalikes(proposal, tags)
     text = render(proposal)
     _validate(text, target.parent)
     _print_findings(proposal)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.detect import Detection, Finding, Service
+from pipeline.init.dockerfile import MARK
 from pipeline.init.proposal import (
     BuildStage,
     Chosen,
@@ -310,6 +311,14 @@ def _open_questions(d: Detection) -> tuple[list[str], list[str]]:
     return open_, answered
 
 
+def _written_by_init(path: Path) -> bool:
+    """A Dockerfile.test of init's own installs what the plugin needs: no question to ask."""
+    try:
+        return MARK in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
 def propose(d: Detection) -> Proposal:
     """What init writes for the repository ``d`` describes."""
     questions, answered = _open_questions(d)
@@ -317,7 +326,7 @@ def propose(d: Detection) -> Proposal:
     stages = test_stages(d, services, questions)
     cov = coverage_plan(d)
     image = test_image(d, cov is not None, any(s.database for s in stages))
-    if image.existing:
+    if image.existing and not _written_by_init(Path(d.root) / image.dockerfile):
         questions.append(
             f"images: {image.dockerfile} is used as it is: it must install pytest-xdist"
             + (" and pytest-cov" if cov else "")

@@ -81,6 +81,11 @@ def test_init_writes_pipeline_and_dockerfile_then_check_agrees(
     assert main(["init", str(root)]) == EXIT_USAGE
     assert "--force" in capsys.readouterr().err
 
+    # --force rewrites both; its own Dockerfile.test raises no question about what it installs.
+    assert main(["init", "--force", str(root)]) == 0
+    said = capsys.readouterr().out
+    assert "Dockerfile.test" in said and "used as it is" not in said
+
 
 def test_check_reports_a_difference_and_exits_non_zero(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

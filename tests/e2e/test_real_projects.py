@@ -31,7 +31,6 @@ import docker
 import pytest
 
 from pipeline.detect import detect
-from pipeline.engines.docker.bootstrap import BASE_IMAGES, bootstrap
 from pipeline.init import lookalike, propose
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,11 +64,25 @@ def client() -> docker.DockerClient:
     return c
 
 
+def _buildable_bases() -> set[str]:
+    """The base images this tree's ``images bootstrap`` can build: its table of bases
+    (``pipeline.model.bases`` since the images work, ``BASE_IMAGES`` before it)."""
+    for module, name in (
+        ("pipeline.model.bases", "BASES"),
+        ("pipeline.engines.docker.bootstrap", "BASE_IMAGES"),
+    ):
+        try:
+            return {b.tag for b in getattr(importlib.import_module(module), name)}
+        except (ImportError, AttributeError):
+            continue
+    return set()
+
+
 def _base_images_or_skip(client: docker.DockerClient, root: Path) -> list[str]:
     """The look-alikes the shape needs, built when this tree can build them; a skip naming
     the ones it cannot (never another version in their place)."""
     needed = sorted({t for ref in propose(detect(root)).images() if (t := lookalike(ref)) is not None})
-    buildable = {b.tag for b in BASE_IMAGES}
+    buildable = _buildable_bases()
     missing = []
     for tag in needed:
         try:
@@ -83,7 +96,8 @@ def _base_images_or_skip(client: docker.DockerClient, root: Path) -> list[str]:
             f"(it builds {', '.join(sorted(buildable))}); the shape cannot run on this machine"
         )
     if missing:
-        bootstrap(images=tuple(missing))
+        built = _pipeline("images", "bootstrap", *missing, cwd=root)
+        assert built.returncode == 0, f"images bootstrap {' '.join(missing)}: {built.stdout}{built.stderr}"
     return needed
 
 

@@ -18,6 +18,7 @@ from pipeline.commands.reproduce import find_job
 from pipeline.config import load_config
 from pipeline.engines.base import RunContext, RunResult
 from pipeline.engines.docker import DockerEngine
+from pipeline.engines.docker.job import cpu_limits
 from pipeline.model.errors import UsageError
 from pipeline.model.outcome import JobStatus
 from pipeline.model.secrets import Redactor
@@ -92,11 +93,22 @@ def test_collection_keeps_selection_only(run: PipelineRun) -> None:
     assert "-m" in kept and "not slow" in kept and "tests/unit" in kept
 
 
-def test_cpu_limits_add_up_to_the_cores_and_workers_have_a_floor(run: PipelineRun) -> None:
+def test_cpu_weights_add_up_to_the_cores_and_workers_have_a_floor(run: PipelineRun) -> None:
     results = {j.name: container.budget(run.for_job(j)) for j in run.jobs}
     assert set(results) == {"unit", "db-1of2", "db-2of2"}
-    assert sum(limit or 0 for _, limit in results.values()) == pytest.approx(4, abs=0.05)
+    assert sum(weight or 0 for _, weight in results.values()) == pytest.approx(4, abs=0.05)
     assert all(workers >= container.MIN_WORKERS for workers, _ in results.values())
+
+
+def test_the_cpu_share_is_a_weight_never_a_cap(run: PipelineRun) -> None:
+    # A cap (nano_cpus) outlives the work it was sized for: when the unit group ends,
+    # its share sat idle while the others stayed capped. A weight (cpu_shares) does not.
+    specs = [container.spec(run.for_job(j), image="img", select=["tests"]) for j in run.jobs]
+    assert all(s.limits.cpus is None for s in specs)
+    weights = [s.limits.cpu_weight for s in specs]
+    assert all(w is not None and w > 0 for w in weights)
+    shares = [cpu_limits(s) for s in specs]
+    assert all("nano_cpus" not in x and x["cpu_shares"] >= 512 for x in shares)
 
 
 def test_database_env_names_the_service_and_a_per_job_database(run: PipelineRun) -> None:
@@ -244,7 +256,7 @@ def test_merge_reports_of_a_matrix(tmp_path: Path) -> None:
         merge_reports([], tmp_path / "x")
 
 
-def test_cache_view_ignores_worker_count_and_cpu_limit(run: PipelineRun) -> None:
+def test_cache_view_ignores_worker_count_and_cpu_weight(run: PipelineRun) -> None:
     ctx = job_ctx(run, "unit")
     busy = dc_replace(run, options=RunOptions(total_cpus=16))
     assert stage.specs(ctx) != stage.specs(busy.for_job(ctx.job))  # the budget differs...
@@ -300,10 +312,10 @@ async def test_a_lone_running_group_gets_every_core(run: PipelineRun) -> None:
     alone = dc_replace(run, engine=engine)  # type: ignore[arg-type]
     alone.state.cache_probe = _CachedExcept("unit")
     outcome = await stage.run(alone.for_job(job_ctx(alone, "unit").job))
-    assert outcome.data["cpu_limit"] is None
+    assert outcome.data["cpu_weight"] is None
     assert outcome.data["workers"] == run.options.total_cpus
     (spec,) = engine.ran
-    assert spec.limits.cpus is None
+    assert spec.limits.cpus is None and spec.limits.cpu_weight is None
     argv = spec.commands[-1]
     assert argv[argv.index("-n") + 1] == str(run.options.total_cpus)
     # Nothing cached: the three groups share the cores as before.

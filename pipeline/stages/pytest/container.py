@@ -1,5 +1,5 @@
 """A pytest job's container: the pytest command line, the database variables, the
-plugin copied in, and the worker count and CPU limit from the run's core budget."""
+plugin copied in, and the worker count and CPU weight from the run's core budget."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ OUT_DIR = "/slipway/out"
 NODE_IDS_FILE = "/slipway/tests.txt"
 # Below two workers xdist is a serial run with extra overhead, and a group whose
 # tests wait on PostgreSQL leaves its CPU idle while it waits; two per group is
-# the floor, and on Docker the CPU limits still add up to the machine's cores.
+# the floor, and on Docker the CPU weights still add up to the machine's cores.
 MIN_WORKERS = 2
 # PostgreSQL allows 63 bytes; the plugin appends "_template" or "_gw<N>".
 DB_NAME_MAX = 40
@@ -62,23 +62,25 @@ def weights(ctx: JobContext, running: Collection[str] | None = None) -> list[tup
 
 
 def budget(ctx: JobContext, running: Collection[str] | None = None) -> tuple[int, float | None]:
-    """(xdist workers, CPU limit) for this job from the run's shared core budget.
+    """(xdist workers, CPU weight) for this job from the run's shared core budget.
 
     The pytest jobs of a run start together (they need nothing), so they share the
-    cores: CPU limits proportional to expected work add up to the cores exactly;
-    worker counts follow the same shares with a floor of ``MIN_WORKERS``.
+    cores: CPU weights (Docker's ``cpu_shares``, not caps) proportional to expected
+    work add up to the cores while the jobs compete; when one ends, its cores go to
+    the others instead of sitting idle under a fixed quota. Worker counts follow the
+    same shares with a floor of ``MIN_WORKERS``.
     """
     stage = stage_of(ctx)
     shares = weights(ctx, running) or [(ctx.job.name, 1)]
     total = ctx.run.options.total_cpus
     counts = budget_workers(total, shares)
-    weight = dict(shares).get(ctx.job.name, 1)
-    share = total * weight / sum(w for _, w in shares)
+    mine = dict(shares).get(ctx.job.name, 1)
+    share = total * mine / sum(w for _, w in shares)
     workers = (
         stage.workers if isinstance(stage.workers, int) else max(MIN_WORKERS, counts.get(ctx.job.name, 1))
     )
-    limit = round(max(share, 0.5), 2) if len(shares) > 1 else None
-    return workers, limit
+    weight = round(max(share, 0.5), 2) if len(shares) > 1 else None
+    return workers, weight
 
 
 def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str]:
@@ -142,7 +144,7 @@ def spec(
     running: Collection[str] | None = None,
 ) -> ContainerSpec:
     stage = stage_of(ctx)
-    workers, limit = budget(ctx, running)
+    workers, weight = budget(ctx, running)
     files = list(plugin_files())
     if node_ids is not None:
         files.append(FileMount(source=node_ids, dest=NODE_IDS_FILE))
@@ -173,5 +175,5 @@ def spec(
         secrets=tuple(stage.secrets),
         workdir=workdir(ctx),
         outputs=(OUT_DIR,),
-        limits=Limits(cpus=limit),
+        limits=Limits(cpu_weight=weight),
     )

@@ -34,8 +34,8 @@ def quarantined(node_id: str, quarantine: tuple[str, ...]) -> bool:
 
 
 def workers_text(data: dict[str, Any]) -> str:
-    limit = data.get("cpu_limit")
-    return f"{data.get('workers')} workers" + (f" on {limit} CPUs" if limit else "")
+    weight = data.get("cpu_weight")
+    return f"{data.get('workers')} workers" + (f", CPU weight {weight}" if weight else "")
 
 
 def read_results(ctx: JobContext, exit_code: int, data: dict[str, Any]) -> JobOutcome:

@@ -7,11 +7,20 @@ import hashlib
 import json
 import re
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from pipeline.config.model import PytestStage
 from pipeline.model.paths import COPY_EXCLUDES
-from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, FileMount, ImageRef, Limits
+from pipeline.model.spec import (
+    CacheMount,
+    ContainerSpec,
+    DirectoryMount,
+    FileMount,
+    ImageRef,
+    Limits,
+    ServiceSpec,
+)
 from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
 from pipeline.stages.pytest.budget import budget_workers
 
@@ -47,6 +56,7 @@ def plugin_files() -> tuple[FileMount, ...]:
     return (
         FileMount(source=TESTING / "plugin.py", dest=f"{PLUGIN_DIR}/slipway_pytest_plugin.py"),
         FileMount(source=TESTING / "databases.py", dest=f"{PLUGIN_DIR}/slipway_pytest_db.py"),
+        FileMount(source=TESTING / "phases.py", dest=f"{PLUGIN_DIR}/slipway_pytest_phases.py"),
     )
 
 
@@ -87,7 +97,7 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
     """The pytest argv after ``python -m pytest`` (the project's own options still apply:
     ours come later on the command line, so they win where both set the same one)."""
     stage = stage_of(ctx)
-    args = [*select, "-p", "slipway_pytest_plugin", "-p", "no:cacheprovider"]
+    args = [*select, "-p", "slipway_pytest_plugin", "-p", "slipway_pytest_phases", "-p", "no:cacheprovider"]
     if workers == 0 or stage.dist == "no":
         args += ["-n", "0"]  # in-process; still overrides a project's own -n in addopts
     else:
@@ -135,6 +145,13 @@ def database_env(ctx: JobContext) -> list[tuple[str, str]]:
     return env
 
 
+def shared_database(ctx: JobContext, services: tuple[ServiceSpec, ...]) -> tuple[ServiceSpec, ...]:
+    """The database service is the run's one server (each job has its own template and
+    clones on it, ``database_name``): one PostgreSQL per run instead of one per job."""
+    db = stage_of(ctx).database
+    return tuple(replace(s, shared=True) if db is not None and s.name == db.service else s for s in services)
+
+
 def spec(
     ctx: JobContext,
     *,
@@ -152,6 +169,7 @@ def spec(
         "PYTHONPATH": PLUGIN_DIR,
         "PYTHONDONTWRITEBYTECODE": "1",
         "COVERAGE_FILE": f"{OUT_DIR}/.coverage",
+        "SLIPWAY_PHASES_FILE": f"{OUT_DIR}/phases.json",
         **dict(database_env(ctx)),
         **stage.env,
     }
@@ -170,7 +188,7 @@ def spec(
             CacheMount(name="pip", path="/root/.cache/pip"),
             CacheMount(name="uv", path="/root/.cache/uv"),
         ),
-        services=services_for(ctx, stage.services),
+        services=shared_database(ctx, services_for(ctx, stage.services)),
         env=tuple(sorted(env.items())),
         secrets=tuple(stage.secrets),
         workdir=workdir(ctx),

@@ -25,9 +25,10 @@ from pipeline.stages.base import JobContext, no_builds
 from pipeline.stages.pytest import durations as stored_durations
 from pipeline.stages.pytest import shards as sharding
 from pipeline.stages.pytest.collect import collected
-from pipeline.stages.pytest.container import NODE_IDS_FILE, budget, selection, spec, stage_of
+from pipeline.stages.pytest.container import NODE_IDS_FILE, OUT_DIR, budget, selection, spec, stage_of
 from pipeline.stages.pytest.image import build_info, ensure_test_image, test_image
 from pipeline.stages.pytest.results import read_results
+from pipeline.stages.pytest.timings import PHASES_FILE, job_phases, read_marks
 
 
 def specs(ctx: JobContext) -> list[ContainerSpec]:
@@ -112,4 +113,6 @@ async def run(ctx: JobContext) -> JobOutcome:
     workers, weight = budget(ctx, running)
     data.update({"workers": workers, "cpu_weight": weight, "test_image": build_info(ctx)})
     result = await ctx.run.engine.run(the_spec, log_path=ctx.log_path, output_dir=ctx.artifacts_dir)
+    inside = read_marks(ctx.artifacts_dir / OUT_DIR.lstrip("/") / PHASES_FILE)
+    data["phases"] = job_phases(result.phases, result.marks, inside)
     return read_results(ctx, result.exit_code, data)

@@ -43,13 +43,14 @@ import pytest
 
 try:
     from .codemap import FileMap, code_map, manifest
-    from .impactdata import Raw, Tree, build_record, judge
+    from .impactdata import Raw, Tree, build_record, carry_over, judge
 except ImportError:  # in the container: top-level modules beside this one
     from slipway_pytest_codemap import FileMap, code_map, manifest  # type: ignore[import-not-found,no-redef]
     from slipway_pytest_impactdata import (  # type: ignore[import-not-found,no-redef]
         Raw,
         Tree,
         build_record,
+        carry_over,
         judge,
     )
 
@@ -258,6 +259,14 @@ def pytest_configure(config: pytest.Config) -> None:
     _write(SELECTION, {"deselect": sorted(verdict.deselect), "summary": summary})
 
 
+def _deselected() -> set[str]:
+    path = os.path.join(OUT_DIR, SELECTION)
+    if not os.path.isfile(path):
+        return set()
+    with open(path, encoding="utf-8") as fh:
+        return set(json.load(fh).get("deselect") or ())
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # trylast: after the other plugins' selection (-m, Slipway's shard split), so that
@@ -265,11 +274,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not OUT_DIR:
         return
     _RECORDER.collected = [item.nodeid for item in items]
-    path = os.path.join(OUT_DIR, SELECTION)
-    if not os.path.isfile(path):
-        return
-    with open(path, encoding="utf-8") as fh:
-        deselect = set(json.load(fh).get("deselect") or ())
+    deselect = _deselected()
     if not deselect:
         return
     kept = [item for item in items if item.nodeid not in deselect]
@@ -347,4 +352,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     passed = _RECORDER.reported - _RECORDER.failed
     record = build_record(raws, passed, tree, python=".".join(map(str, sys.version_info[:3])))
     record["ran"] = sorted(_RECORDER.reported)
-    _write(RECORD, record)
+    _write(RECORD, carry_over(record, doc, _deselected()))

@@ -314,3 +314,32 @@ def build_record(raws: Sequence[Raw], passed: Iterable[str], tree: Tree, python:
         "tests": tests,
         "collected": sorted({n for raw in raws for n in raw.collected}),
     }
+
+
+def carry_over(
+    record: dict[str, Any], baseline: Mapping[str, Any], deselected: Iterable[str]
+) -> dict[str, Any]:
+    """``record`` plus the baseline's entries of the tests this run left out.
+
+    A left-out test was judged unaffected, so its stored checksums still describe the
+    tree; only its block ids point into the baseline's table and are renumbered into
+    this record's. Without this a selective run's record would know only the tests
+    it ran, and the next run would rerun all the others."""
+    rows: list[list[str]] = [list(r) for r in record.get("blocks") or []]
+    index = {tuple(r): i for i, r in enumerate(rows)}
+    old_rows: Sequence[Sequence[str]] = baseline.get("blocks") or []
+    old_tests: Mapping[str, Mapping[str, Any]] = baseline.get("tests") or {}
+    tests = dict(record.get("tests") or {})
+    for nodeid in deselected:
+        entry = old_tests.get(nodeid)
+        if entry is None or nodeid in tests:
+            continue
+        deps = []
+        for old in entry.get("deps") or ():
+            row = tuple(old_rows[old])
+            if row not in index:
+                index[row] = len(rows)
+                rows.append(list(row))
+            deps.append(index[row])
+        tests[nodeid] = {**entry, "deps": sorted(deps)}
+    return {**record, "blocks": rows, "tests": tests}

@@ -178,3 +178,21 @@ def test_a_conftest_change_reruns_what_it_may_affect(project: Path) -> None:
     conftest.write_text(conftest.read_text() + "\nEXTRA = 1\n")
     ran, _ = _pytest(project, project.parent / "again", record_dir / "record.json")
     assert ran == everything
+
+
+def test_a_selective_run_keeps_what_it_left_out_for_the_next_run(project: Path) -> None:
+    first = project.parent / "first"
+    everything, _ = _pytest(project, first)
+    status = project / "app" / "status.py"
+    status.write_text(status.read_text().replace("    return b in", "    unused = 1\n    return b in"))
+    second = project.parent / "second"
+    ran, failed = _pytest(project, second, first / "record.json")
+    assert ran == {n for n in everything if "test_status" in n} and not failed
+    # The second record still knows the pricing tests it did not run: a third run
+    # with nothing changed runs nothing, rather than everything the second left out.
+    assert set(json.loads((second / "record.json").read_text())["tests"]) == {
+        n.replace("tests.", "tests/").replace("test_pricing::", "test_pricing.py::")
+        .replace("test_status::", "test_status.py::") for n in everything
+    }
+    third, _ = _pytest(project, project.parent / "third", second / "record.json")
+    assert third == set()

@@ -10,7 +10,6 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from pipeline.config.model import PytestStage
 from pipeline.model.paths import COPY_EXCLUDES
 from pipeline.model.spec import (
     CacheMount,
@@ -22,12 +21,12 @@ from pipeline.model.spec import (
     ServiceSpec,
 )
 from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
+from pipeline.stages.pytest import impact
 from pipeline.stages.pytest.budget import budget_workers
+from pipeline.stages.pytest.layout import NODE_IDS_FILE, OUT_DIR, PLUGIN_DIR, TESTING, stage_of
 
-TESTING = Path(__file__).resolve().parents[2] / "testing"  # pipeline/testing, copied in
-PLUGIN_DIR = "/slipway"
-OUT_DIR = "/slipway/out"
-NODE_IDS_FILE = "/slipway/tests.txt"
+__all__ = ["NODE_IDS_FILE", "OUT_DIR", "PLUGIN_DIR", "TESTING", "spec", "stage_of"]
+
 # Below two workers xdist is a serial run with extra overhead, and a group whose
 # tests wait on PostgreSQL leaves its CPU idle while it waits; two per group is
 # the floor, and on Docker the CPU weights still add up to the machine's cores.
@@ -35,11 +34,6 @@ MIN_WORKERS = 2
 # PostgreSQL allows 63 bytes; the plugin appends "_template" or "_gw<N>".
 DB_NAME_MAX = 40
 DB_NAME_HASH = 8
-
-
-def stage_of(ctx: JobContext) -> PytestStage:
-    assert isinstance(ctx.stage, PytestStage)
-    return ctx.stage
 
 
 def workdir(ctx: JobContext) -> str:
@@ -112,6 +106,7 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
         args += [f"--cov-report=xml:{OUT_DIR}/coverage.xml", "--cov-report="]
     for option in stage.override_ini:
         args += ["-o", option]
+    args += impact.args(ctx)
     args += list(stage.addopts)
     return args
 
@@ -159,10 +154,11 @@ def spec(
     select: list[str],
     node_ids: Path | None = None,
     running: Collection[str] | None = None,
+    baseline: Path | None = None,
 ) -> ContainerSpec:
     stage = stage_of(ctx)
     workers, weight = budget(ctx, running)
-    files = list(plugin_files())
+    files = [*plugin_files(), *impact.files(ctx, baseline)]
     if node_ids is not None:
         files.append(FileMount(source=node_ids, dest=NODE_IDS_FILE))
     env = {
@@ -171,6 +167,7 @@ def spec(
         "COVERAGE_FILE": f"{OUT_DIR}/.coverage",
         "SLIPWAY_PHASES_FILE": f"{OUT_DIR}/phases.json",
         **dict(database_env(ctx)),
+        **impact.env(ctx, baseline),
         **stage.env,
     }
     return ContainerSpec(

@@ -23,6 +23,7 @@ from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
 from pipeline.model.spec import ContainerSpec, ImageBuild, Limits
 from pipeline.stages.base import JobContext, no_builds
 from pipeline.stages.pytest import durations as stored_durations
+from pipeline.stages.pytest import impact
 from pipeline.stages.pytest import shards as sharding
 from pipeline.stages.pytest.collect import collected
 from pipeline.stages.pytest.container import NODE_IDS_FILE, OUT_DIR, budget, selection, spec, stage_of
@@ -109,10 +110,14 @@ async def run(ctx: JobContext) -> JobOutcome:
                 status=JobStatus.SUCCESS, tests=TestTotals(), detail="no tests in this shard", data=data
             )
     running = await running_jobs(ctx)
-    the_spec = spec(ctx, image=image, select=select, node_ids=node_file, running=running)
+    baseline = impact.load_baseline(ctx)
+    the_spec = spec(ctx, image=image, select=select, node_ids=node_file, running=running, baseline=baseline)
     workers, weight = budget(ctx, running)
     data.update({"workers": workers, "cpu_weight": weight, "test_image": build_info(ctx)})
     result = await ctx.run.engine.run(the_spec, log_path=ctx.log_path, output_dir=ctx.artifacts_dir)
     inside = read_marks(ctx.artifacts_dir / OUT_DIR.lstrip("/") / PHASES_FILE)
     data["phases"] = job_phases(result.phases, result.marks, inside)
+    selection_report = impact.finish(ctx, baseline)
+    if selection_report is not None:
+        data["impact"] = selection_report
     return read_results(ctx, result.exit_code, data)

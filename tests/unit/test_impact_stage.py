@@ -48,6 +48,9 @@ class _PluginEngine:
     async def image_digest(self, ref: str) -> str | None:
         return "sha256:" + "1" * 64
 
+    async def prepare_services(self, spec: ContainerSpec, *, log_path: Path) -> None:
+        pass  # no service in this config
+
     async def run(self, spec: ContainerSpec, *, log_path: Path, output_dir: Path) -> RunResult:
         self.ran.append(spec)
         out = output_dir / "slipway/out"

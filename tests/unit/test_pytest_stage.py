@@ -298,9 +298,13 @@ class _RecordingEngine:
 
     def __init__(self) -> None:
         self.ran: list[ContainerSpec] = []
+        self.prepared: list[ContainerSpec] = []
 
     async def image_digest(self, ref: str) -> str | None:
         return "sha256:" + "1" * 64
+
+    async def prepare_services(self, spec: ContainerSpec, *, log_path: Path) -> None:
+        self.prepared.append(spec)
 
     async def run(self, spec: ContainerSpec, *, log_path: Path, output_dir: Path) -> RunResult:
         self.ran.append(spec)
@@ -323,6 +327,17 @@ async def test_a_lone_running_group_gets_every_core(run: PipelineRun) -> None:
     assert argv[argv.index("-n") + 1] == str(run.options.total_cpus)
     # Nothing cached: the three groups share the cores as before.
     assert container.budget(job_ctx(run, "unit"))[1] is not None
+
+
+@pytest.mark.anyio
+async def test_the_shared_database_is_started_before_the_job_needs_it(run: PipelineRun) -> None:
+    engine = _RecordingEngine()
+    early = dc_replace(run, engine=engine)  # type: ignore[arg-type]
+    await stage._services_early(job_ctx(early, "db-1of2"))
+    (spec,) = engine.prepared
+    assert [(s.name, s.shared) for s in spec.services] == [("db", True)]
+    await stage._services_early(job_ctx(early, "unit"))  # no service: nothing to start
+    assert len(engine.prepared) == 1
 
 
 @pytest.fixture

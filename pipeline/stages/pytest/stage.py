@@ -12,11 +12,14 @@ coverage data and durations come back as artifacts, also when tests fail
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from pipeline.model.errors import SlipwayError
 from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
@@ -85,6 +88,22 @@ async def running_jobs(ctx: JobContext) -> frozenset[str]:
 
 
 async def run(ctx: JobContext) -> JobOutcome:
+    """The job, with its shared services (the run's PostgreSQL) started at once, while
+    the test image is found or built and the group collected: ready when the job is."""
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_services_early, ctx)
+        outcome = await _run(ctx)
+    return outcome
+
+
+async def _services_early(ctx: JobContext) -> None:
+    early = spec(ctx, image=test_image(ctx.run.config).tag, select=[])  # for its services only
+    if any(s.shared for s in early.services):
+        with contextlib.suppress(SlipwayError):  # the job's own start says what went wrong
+            await ctx.run.engine.prepare_services(early, log_path=ctx.log_path)
+
+
+async def _run(ctx: JobContext) -> JobOutcome:
     stage = stage_of(ctx)
     try:
         image = await ensure_test_image(ctx)

@@ -122,6 +122,16 @@ class Database(Model):
     url_scheme: str = "postgresql"
 
 
+class Impact(Model):
+    full_on: tuple[str, ...] = Field(
+        ("main", "master"),
+        description="Branches on which every test runs (the record for the next run is still made).",
+    )
+    ignore: tuple[str, ...] = Field(
+        (), description="Globs of files no test reads: a change there reruns nothing."
+    )
+
+
 class Coverage(Model):
     source: tuple[str, ...] = ()
     threshold: float | None = Field(None, ge=0, le=100)
@@ -142,6 +152,10 @@ class PytestStage(StageBase):
     coverage: Coverage | None = None
     reruns: int = Field(0, ge=0, le=10)
     quarantine: tuple[str, ...] = Field((), description="Test ids that run but cannot fail the build.")
+    impact: Impact | None = Field(
+        None,
+        description="Test impact analysis: rerun only the tests a change can affect. Unset: every test runs.",
+    )
     early_stop: int = Field(
         20,
         ge=0,

@@ -1,5 +1,5 @@
 """A pytest job's container: the pytest command line, the database variables, the
-plugin copied in, and the worker count and CPU limit from the run's core budget."""
+plugin copied in, and the worker count and CPU weight from the run's core budget."""
 
 from __future__ import annotations
 
@@ -7,31 +7,26 @@ import hashlib
 import json
 import re
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from pipeline.config.model import Database, PytestStage, Service
-from pipeline.model.spec import CacheMount, ContainerSpec, FileMount, ImageRef, Limits
+from pipeline.config.model import Database, Service
+from pipeline.model.spec import CacheMount, ContainerSpec, FileMount, ImageRef, Limits, ServiceSpec
 from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
+from pipeline.stages.pytest import impact
 from pipeline.stages.pytest.budget import budget_workers
+from pipeline.stages.pytest.layout import NODE_IDS_FILE, OUT_DIR, PLUGIN_DIR, TESTING, stage_of
 from pipeline.stages.pytest.sources import source_mount
 
-TESTING = Path(__file__).resolve().parents[2] / "testing"  # pipeline/testing, copied in
-PLUGIN_DIR = "/slipway"
-OUT_DIR = "/slipway/out"
-NODE_IDS_FILE = "/slipway/tests.txt"
+__all__ = ["NODE_IDS_FILE", "OUT_DIR", "PLUGIN_DIR", "TESTING", "spec", "stage_of"]
 # Below two workers xdist is a serial run with extra overhead, and a group whose
 # tests wait on PostgreSQL leaves its CPU idle while it waits; two per group is
-# the floor, and on Docker the CPU limits still add up to the machine's cores.
+# the floor, and on Docker the CPU weights still add up to the machine's cores.
 MIN_WORKERS = 2
 # PostgreSQL allows 63 bytes; the plugin appends "_template" or "_gw<N>".
 DB_NAME_MAX = 40
 DB_NAME_HASH = 8
-
-
-def stage_of(ctx: JobContext) -> PytestStage:
-    assert isinstance(ctx.stage, PytestStage)
-    return ctx.stage
 
 
 def workdir(ctx: JobContext) -> str:
@@ -50,6 +45,7 @@ PLUGIN_MODULES = {
     "shapes.py": "slipway_pytest_shapes",
     "covcontext.py": "slipway_pytest_cov",
     "causes.py": "slipway_pytest_causes",
+    "phases.py": "slipway_pytest_phases",  # loaded with -p
 }
 
 
@@ -73,30 +69,32 @@ def weights(ctx: JobContext, running: Collection[str] | None = None) -> list[tup
 
 
 def budget(ctx: JobContext, running: Collection[str] | None = None) -> tuple[int, float | None]:
-    """(xdist workers, CPU limit) for this job from the run's shared core budget.
+    """(xdist workers, CPU weight) for this job from the run's shared core budget.
 
     The pytest jobs of a run start together (they need nothing), so they share the
-    cores: CPU limits proportional to expected work add up to the cores exactly;
-    worker counts follow the same shares with a floor of ``MIN_WORKERS``.
+    cores: CPU weights (Docker's ``cpu_shares``, not caps) proportional to expected
+    work add up to the cores while the jobs compete; when one ends, its cores go to
+    the others instead of sitting idle under a fixed quota. Worker counts follow the
+    same shares with a floor of ``MIN_WORKERS``.
     """
     stage = stage_of(ctx)
     shares = weights(ctx, running) or [(ctx.job.name, 1)]
     total = ctx.run.options.total_cpus
     counts = budget_workers(total, shares)
-    weight = dict(shares).get(ctx.job.name, 1)
-    share = total * weight / sum(w for _, w in shares)
+    mine = dict(shares).get(ctx.job.name, 1)
+    share = total * mine / sum(w for _, w in shares)
     workers = (
         stage.workers if isinstance(stage.workers, int) else max(MIN_WORKERS, counts.get(ctx.job.name, 1))
     )
-    limit = round(max(share, 0.5), 2) if len(shares) > 1 else None
-    return workers, limit
+    weight = round(max(share, 0.5), 2) if len(shares) > 1 else None
+    return workers, weight
 
 
 def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str]:
     """The pytest argv after ``python -m pytest`` (the project's own options still apply:
     ours come later on the command line, so they win where both set the same one)."""
     stage = stage_of(ctx)
-    args = [*select, "-p", "slipway_pytest_plugin", "-p", "no:cacheprovider"]
+    args = [*select, "-p", "slipway_pytest_plugin", "-p", "slipway_pytest_phases", "-p", "no:cacheprovider"]
     if workers == 0 or stage.dist == "no":
         args += ["-n", "0"]  # in-process; still overrides a project's own -n in addopts
     else:
@@ -114,6 +112,7 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
         args += ["--cov-fail-under=0"]
     for option in stage.override_ini:
         args += ["-o", option]
+    args += impact.args(ctx)
     args += list(stage.addopts)
     return args
 
@@ -174,12 +173,20 @@ def container_env(ctx: JobContext) -> dict[str, str]:
         "COVERAGE_FILE": f"{OUT_DIR}/.coverage",
         "SLIPWAY_OUT_DIR": OUT_DIR,
         "SLIPWAY_EARLY_STOP": str(stage.early_stop),
+        "SLIPWAY_PHASES_FILE": f"{OUT_DIR}/phases.json",
         **dict(database_env(ctx)),
     }
     env = {**ours, **{k: v for k, v in stage.env.items() if not k.startswith("SLIPWAY_")}}
     theirs = stage.env.get("PYTHONPATH", "")
     env["PYTHONPATH"] = ":".join([PLUGIN_DIR, *(p for p in theirs.split(":") if p and p != PLUGIN_DIR)])
     return env
+
+
+def shared_database(ctx: JobContext, services: tuple[ServiceSpec, ...]) -> tuple[ServiceSpec, ...]:
+    """The database service is the run's one server (each job has its own template and
+    clones on it, ``database_name``): one PostgreSQL per run instead of one per job."""
+    db = stage_of(ctx).database
+    return tuple(replace(s, shared=True) if db is not None and s.name == db.service else s for s in services)
 
 
 def spec(
@@ -189,13 +196,14 @@ def spec(
     select: list[str],
     node_ids: Path | None = None,
     running: Collection[str] | None = None,
+    baseline: Path | None = None,
 ) -> ContainerSpec:
     stage = stage_of(ctx)
-    workers, limit = budget(ctx, running)
-    files = list(plugin_files())
+    workers, weight = budget(ctx, running)
+    files = [*plugin_files(), *impact.files(ctx, baseline)]
     if node_ids is not None:
         files.append(FileMount(source=node_ids, dest=NODE_IDS_FILE))
-    env = container_env(ctx)
+    env = {**container_env(ctx), **impact.env(ctx, baseline)}
     return ContainerSpec(
         name=ctx.job.name,
         image=ImageRef(ref=image),
@@ -217,10 +225,10 @@ def spec(
             CacheMount(name="pip", path="/root/.cache/pip"),
             CacheMount(name="uv", path="/root/.cache/uv"),
         ),
-        services=services_for(ctx, stage.services),
+        services=shared_database(ctx, services_for(ctx, stage.services)),
         env=tuple(sorted(env.items())),
         secrets=tuple(stage.secrets),
         workdir=workdir(ctx),
         outputs=(OUT_DIR,),
-        limits=Limits(cpus=limit),
+        limits=Limits(cpu_weight=weight),
     )

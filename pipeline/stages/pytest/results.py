@@ -36,11 +36,13 @@ def quarantined(node_id: str, quarantine: tuple[str, ...]) -> bool:
 
 
 def workers_text(data: dict[str, Any]) -> str:
-    limit = data.get("cpu_limit")
-    return f"{data.get('workers')} workers" + (f" on {limit} CPUs" if limit else "")
+    weight = data.get("cpu_weight")
+    return f"{data.get('workers')} workers" + (f", CPU weight {weight}" if weight else "")
 
 
-def read_results(ctx: JobContext, exit_code: int, data: dict[str, Any]) -> JobOutcome:
+def read_results(  # noqa: PLR0911  one return per kind of outcome, in the order they are checked
+    ctx: JobContext, exit_code: int, data: dict[str, Any]
+) -> JobOutcome:
     """Turn the exported JUnit / coverage / exit code into the job's outcome."""
     stage = stage_of(ctx)
     out = ctx.artifacts_dir / OUT_DIR.lstrip("/")
@@ -83,11 +85,18 @@ def read_results(ctx: JobContext, exit_code: int, data: dict[str, Any]) -> JobOu
         data["needs_network"] = [{"test": c.node_id, "cause": c.cause} for c in found.network]
     # A quarantined test runs and is reported, but cannot fail the build or the totals.
     tests = junit.totals(c for c in cases if c.node_id not in held)
+    if exit_code == NO_TESTS_COLLECTED and (data.get("impact") or {}).get("deselected"):
+        # Impact analysis left every test out: nothing the change touched is tested here.
+        return JobOutcome(status=JobStatus.SUCCESS, artifacts=tuple(artifacts), tests=tests, data=data,
+                          detail=f"no test affected by the change ({data['impact']['deselected']} left out)")
     if exit_code == NO_TESTS_COLLECTED:
         return failed("no tests collected: check the stage's paths and markers", tests=tests)
     ok_exit = exit_code == 0 or (exit_code == TESTS_FAILED and not real_failures and held)
     if ok_exit and not real_failures:
-        parts = [f"{totals.passed} passed", workers_text(data)]
+        left_out = (data.get("impact") or {}).get("deselected")
+        parts = [f"{totals.passed} passed", workers_text(data)] + (
+            [f"{left_out} left out by impact analysis"] if left_out else []
+        )
         if totals.flaky:
             parts.append(f"{totals.flaky} flaky")
         if held:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated
 
 import anyio
-import click
 import typer
 
 from pipeline.commands import cache, doctor, gc, images
@@ -234,6 +233,22 @@ app.command("gc")(gc.gc)
 app.add_typer(cache.app, name="cache")
 
 
+def _usage_error(exc: typer.TyperException) -> int:
+    """A bad command line (unknown command or option, extra or missing argument, bad
+    value): typer's usage text and its message, exit 2.
+
+    typer carries its own copy of click, so its parse errors are ``typer.TyperException``
+    (``ClickException`` under it), not the click package's: catching click's let every
+    usage error fall through to "internal error".
+    """
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()  # "Usage: ... Try '... --help' for help. Error: ..."
+    else:
+        err.print(f"error: {exc.format_message()}", markup=False, style="red")
+    return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the one place that turns errors into messages and exit codes."""
     try:
@@ -244,12 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted", style="yellow")
         return EXIT_INTERRUPTED
-    except click.ClickException as exc:  # click's own usage errors
-        exc.show()
-        return EXIT_USAGE
+    except typer.TyperException as exc:
+        return _usage_error(exc)
     except Exception as exc:  # a bug: say so and where the traceback is
         fd, name = tempfile.mkstemp(prefix="slipway-crash-", suffix=".txt")
         with os.fdopen(fd, "w") as fh:

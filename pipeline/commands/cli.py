@@ -9,6 +9,7 @@ their own module: ``doctor``, ``reproduce``, ``describe`` (plan --calls),
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -233,6 +234,16 @@ app.command("gc")(gc.gc)
 app.add_typer(cache.app, name="cache")
 
 
+@functools.cache
+def _command() -> typer.core.TyperGroup:
+    """The click command typer builds from the functions' signatures, built once: it
+    costs tens of milliseconds, which the tests and the config fuzzer (thousands of
+    ``main`` calls in one process) would pay on every call."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    return command
+
+
 def _usage_error(exc: typer.TyperException) -> int:
     """A bad command line (unknown command or option, extra or missing argument, bad
     value): typer's usage text and its message, exit 2.
@@ -253,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: the one place that turns errors into messages and exit codes."""
     try:
         # Without standalone mode click returns a typer.Exit's code instead of raising it.
-        code = app(args=argv, standalone_mode=False)
+        code = _command().main(args=argv, standalone_mode=False)
     except SlipwayError as exc:
         err.print(f"error: {exc}", markup=False, style="red")
         return exc.exit_code

@@ -318,7 +318,9 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     raw = loaded.data
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}:1:1: the top level must be a mapping of sections")
-    secrets = {s for s in raw.get("secrets", []) or [] if isinstance(s, str)}
+    # Read before validation (interpolation needs them); a wrong shape is pydantic's to report.
+    listed = raw.get("secrets")
+    secrets = {s for s in listed if isinstance(s, str)} if isinstance(listed, list) else set()
     raw_vars = raw.get("variables") or {}
     if not isinstance(raw_vars, dict):
         raise ConfigError(f"{loaded.where(('variables',))}: variables: must be a mapping")

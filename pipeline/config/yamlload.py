@@ -4,11 +4,11 @@ PyYAML's safe composer gives nodes with marks; we build plain Python data from
 them and keep a map from each key path to its (line, column), so config errors
 can name file:line:column for any key, including ones pydantic complains about.
 
-Bounded: the text is read within ``source``'s limits; nesting deeper than
-``MAX_DEPTH`` is refused while composing (PyYAML's composer recurses), and
-building stops at ``MAX_VALUES`` values, counted after aliases are expanded,
-so an alias bomb (a few hundred bytes that expand to billions of values) fails
-in milliseconds instead of eating the runner's memory. A recursive alias, an
+Bounded: the text is read within ``source``'s limits, composed within
+``yamlcompose``'s (depth, node count), and building stops at ``MAX_VALUES``
+values counted after aliases are expanded, so an alias bomb (a few hundred
+bytes that expand to billions of values) fails in milliseconds instead of
+eating the runner's memory. A recursive alias, an
 over-long scalar, a tag the safe loader refuses and a number too long for
 Python each get their own file:line:column message.
 """
@@ -22,13 +22,14 @@ from typing import Any
 import yaml
 
 from pipeline.config.source import read_config_text
+from pipeline.config.yamlcompose import compose
 from pipeline.model.errors import ConfigError
 
 KeyPath = tuple[str | int, ...]
 
-# Far past any real pipeline (a few hundred values, a dozen levels), far below harm.
-MAX_DEPTH = 64
-MAX_VALUES = 50_000
+# Values after aliases are expanded, and the longest scalar: far past any real
+# pipeline (a few hundred values, a command of a few lines), far below harm.
+MAX_VALUES = 20_000
 MAX_SCALAR_CHARS = 64 * 1024
 # Collections are built as plain dicts and lists: another tag (!!python/object,
 # !!set, !!omap) would mean something they cannot hold, so it is refused, not ignored.
@@ -77,27 +78,6 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """The safe loader, refusing nesting deeper than ``MAX_DEPTH`` before it recurses."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise ConfigError(
-                    f"{self.name}:{mark.line + 1}:{mark.column + 1}: nested more than {MAX_DEPTH} "
-                    "levels deep; a pipeline file needs a dozen at most: flatten it"
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
 class _Builder:
     """Plain data from composed nodes, with marks, within ``MAX_VALUES``."""
 
@@ -107,6 +87,7 @@ class _Builder:
         self.values: dict[KeyPath, Mark] = {}
         self.count = 0
         self.open: set[int] = set()  # nodes being built: meeting one again is a recursive alias
+        self.scalars = _Scalars()
 
     def fail(self, node: yaml.Node, path: KeyPath, why: str) -> ConfigError:
         m = _mark(node)
@@ -166,7 +147,7 @@ class _Builder:
                 "put long content in a file and name the file",
             )
         try:
-            return _construct(node)
+            return self.scalars.construct(node)
         except yaml.YAMLError as exc:
             # A tag the safe loader refuses (!!python/object...) or a malformed one.
             problem = getattr(exc, "problem", None) or str(exc)
@@ -178,37 +159,36 @@ class _Builder:
 
 def _construct(node: yaml.Node) -> Any:
     """A scalar through the safe constructor (so ``on``/``1.0``/``null`` mean what YAML says)."""
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node)
-    finally:
-        loader.dispose()
+    return _Scalars().construct(node)
+
+
+class _Scalars:
+    """One safe constructor for all the scalars of a file (making one per scalar cost
+    more than everything else the loader does)."""
+
+    def __init__(self) -> None:
+        self.loader = yaml.SafeLoader("")
+
+    def construct(self, node: yaml.Node) -> Any:
+        try:
+            return self.loader.construct_object(node)
+        finally:
+            # Forget the node: a failed construction must not leave the constructor half-way.
+            self.loader.constructed_objects.pop(node, None)
+            self.loader.recursive_objects.pop(node, None)
 
 
 def load_yaml(path: Path) -> Loaded:
-    """Read ``path`` with the safe loader, within limits; errors name file:line:column."""
+    """Read ``path`` safely, within limits; errors name file:line:column."""
     text = read_config_text(path)
-    loader: _BoundedLoader | None = None
     try:
-        # The reader checks every character when it is made: inside the try.
-        loader = _BoundedLoader(text)
-        loader.name = str(path)
-        node = loader.get_single_node()
+        node = compose(text, str(path))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
-    except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        raise ConfigError(
-            f"{path}:{line}:{column}: character U+{exc.character:04X} is not allowed in YAML; remove it"
-        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
     builder = _Builder(path)
     data = {} if node is None else builder.build(node, ())
     return Loaded(data=data, marks=builder.marks, path=path, value_marks=builder.values)

@@ -21,7 +21,7 @@ def test_warm_bootstrap_reuses_every_image_in_seconds(base_images: dict[str, str
     said: list[str] = []
     start = time.monotonic()
     steps = bootstrap(echo=said.append)
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 60  # an order of magnitude: reusing, not building
     defaults = [b for b in BASE_IMAGES if b.default]
     assert [s.action for s in steps] == ["reused"] * len(defaults)
     assert said == [f"{b.tag} present, reused" for b in defaults]

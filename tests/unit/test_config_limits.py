@@ -7,10 +7,12 @@ import codecs
 from pathlib import Path
 
 import pytest
+import yaml
 
-from pipeline.config import load_config
+from pipeline.config import load_config, yamlcompose
 from pipeline.config.source import MAX_CONFIG_BYTES
-from pipeline.config.yamlload import MAX_DEPTH, MAX_SCALAR_CHARS, MAX_VALUES
+from pipeline.config.yamlcompose import MAX_DEPTH, MAX_NODES
+from pipeline.config.yamlload import MAX_SCALAR_CHARS, MAX_VALUES
 from pipeline.model.errors import ConfigError
 
 GOOD = "project: {name: demo}\nstages:\n  - {name: lint, kind: command, image: x, commands: [[ruff]]}\n"
@@ -144,3 +146,42 @@ def test_a_wrong_value_is_shown_short(tmp_path: Path) -> None:
     lines = str(info.value).splitlines()
     assert len(lines) <= 21 and lines[-1].startswith("... and ")
     assert max(len(line) for line in lines) < 400
+
+
+def test_too_many_values_without_aliases(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, "variables: [" + ",".join(["1"] * (MAX_NODES + 10)) + "]\n")
+    assert msg.startswith("pipeline.yaml:1:")
+    assert f"more than {MAX_NODES:,} values" in msg
+
+
+def test_anchors_and_aliases_that_name_nothing_or_twice(tmp_path: Path) -> None:
+    assert "alias *nope names no anchor" in error_of(tmp_path, "variables: *nope\n")
+    msg = error_of(tmp_path, "a: &x 1\nb: &x 2\n")
+    assert msg.startswith("pipeline.yaml:2:4: anchor &x is defined twice (first at line 1)")
+
+
+def test_a_second_document(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, GOOD + "---\nother: 1\n")
+    assert msg.startswith("pipeline.yaml:4:1: a second YAML document")
+
+
+def test_a_control_character_after_non_ascii_text(tmp_path: Path) -> None:
+    # libyaml reports a byte offset; the column counts characters.
+    msg = error_of(tmp_path, "project:\n  name: é\x07\nstages: []\n")
+    assert msg == "pipeline.yaml:2:10: character U+0007 is not allowed in YAML; remove it"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("variables: " + "[" * 1000 + "]" * 1000 + "\n", "nested more than 64 levels deep"),
+        ("project:\n  name: é\x07\n", "pipeline.yaml:2:10: character U+0007 is not allowed"),
+        (alias_bomb(), "alias bomb?"),
+    ],
+)
+def test_the_same_limits_without_libyaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, expected: str
+) -> None:
+    # A PyYAML built without libyaml hands out the same events from its pure-Python parser.
+    monkeypatch.setattr(yamlcompose, "_Parser", yaml.SafeLoader)
+    assert expected in error_of(tmp_path, content)

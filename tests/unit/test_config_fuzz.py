@@ -14,6 +14,8 @@ import pytest
 from hypothesis import given
 from trust.fuzz import ALIAS_SNIPPETS, Case, Tally, cases, fuzz_settings, run_case
 
+import pipeline.config.loader as loader
+
 BUDGET = 150  # cases, derandomized: the same ones on every run, a few seconds
 
 
@@ -48,8 +50,6 @@ def test_each_hostile_snippet_is_refused_or_planned(tmp_path: Path, snippet: str
 
 def test_a_crash_is_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The tally can fail: a bug inside plan (here, an injected one) is a traceback."""
-    import pipeline.config.loader as loader
-
     def broken(*_: object, **__: object) -> None:
         raise KeyError("injected")
 

@@ -24,9 +24,25 @@ class OwnDaemon:
         self.sock = root / "docker.sock"
         self.host = f"unix://{self.sock}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.pidfile = root / "dockerd.pid"
+
+    def pid(self) -> int | None:
+        """The daemon's pid from its pidfile, if that process is alive (it may be one an
+        earlier run of this driver left: it is reused, and stopped by its pid)."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.pid() is None:
+            self._spawn()
+        self._wait_and_load()
+
+    def _spawn(self) -> None:
         log = (self.root / "dockerd.log").open("ab")
         self.proc = subprocess.Popen(
             [
@@ -37,9 +53,11 @@ class OwnDaemon:
             ],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+
+    def _wait_and_load(self) -> None:
         deadline = time.monotonic() + 60
         while subprocess.run(["docker", "-H", self.host, "info"], capture_output=True, check=False).returncode:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+            if (self.proc is not None and self.proc.poll() is not None) or time.monotonic() > deadline:
                 raise RuntimeError(f"our own dockerd did not start: see {self.root / 'dockerd.log'}")
             time.sleep(0.2)
         have = subprocess.run(["docker", "-H", self.host, "image", "inspect", IMAGE], capture_output=True, check=False)
@@ -50,9 +68,16 @@ class OwnDaemon:
 
     def stop(self, sig: int = signal.SIGKILL) -> None:
         """Stopped as a crash would stop it (SIGKILL): no graceful shutdown of its containers."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, sig)
-            self.proc.wait(timeout=60)
+        pid = self.pid()
+        if pid is None:
+            raise RuntimeError("our own dockerd is not running: nothing to stop")
+        os.kill(pid, sig)
+        deadline = time.monotonic() + 60
+        while self.pid() == pid and time.monotonic() < deadline:
+            if self.proc is not None and self.proc.pid == pid:
+                self.proc.wait(timeout=60)  # our child: reap it
+            time.sleep(0.1)
+        self.pidfile.unlink(missing_ok=True)
 
     def remove(self) -> None:
         """Start again (to clean what the killed one left), remove every container, stop."""

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.engines.base import LABEL_RUN, LABEL_SERVICE
+from pipeline.engines.base import LABEL_SERVICE
 from trust.common import PIPELINE, client, env_for, finish, leftovers, make_project, start, statuses
 from trust.daemon import OwnDaemon
 
@@ -33,7 +33,7 @@ S3_ENV = {
 
 USES_DB = PIPELINE.replace(
     "      - [sleep, \"3\"]\n",
-    "      - [python, -c, \"import socket,time\\\\nfor _ in range(40):\\\\n  socket.create_connection(('db', 5432), 3).close(); time.sleep(0.5)\\\\nprint('db stayed up')\"]\n",
+    "      - [python, -c, \"import socket,time\\nfor _ in range(40):\\n  socket.create_connection(('db', 5432), 3).close(); time.sleep(0.5)\\nprint('db stayed up')\"]\n",
 )
 
 
@@ -78,12 +78,12 @@ def service_killed(workdir: Path) -> str:
     jobs = statuses(res.report)
     text = log.read_text() if log.is_file() else ""
     left = leftovers(c, res.report["run_id"]) if res.report else ["no report"]
+    named = [line for line in text.splitlines() if "service db stopped during the job" in line]
     ok = (res.code == 1 and jobs.get("db") == "failed" and jobs.get("token") == "success"
-          and jobs.get("build") == "success" and not left and services)
+          and jobs.get("build") == "success" and not left and services and named)
     detail = (res.report and next((j.get("detail") for j in res.report["jobs"] if j["name"] == "db"), "")) or ""
     return (f"{'OK' if ok else 'FAIL'} exit {res.code}, killed {len(services)} service container(s), jobs {jobs}, "
-            f"db: {detail!r}, refused in log: {'ConnectionRefused' in text or 'Name or service' in text}, "
-            f"left {left}; run label {LABEL_RUN}")
+            f"db: {detail!r}, its log: {named[:1]}, left {left}")
 
 
 SLEEPER = """\

@@ -136,9 +136,26 @@ async def run_job(
         code = await _exec(api, cid=cid, spec=spec, argv=argv, secrets=secrets, log=log)
         if code != 0:
             log.engine(f"command exited {code}: {shlex.join(argv)}; stopping here")
+            await _say_dead_services(api, made, log)
             break
     outputs = await _export(api, cid, spec.outputs, output_dir, log)
     return code, outputs
+
+
+async def _say_dead_services(api: APIClient, made: Made, log: JobLog) -> None:
+    """A service that stopped under the job (killed, crashed, out of memory) is the
+    likelier cause of its failure than the job's own code: say which, and how."""
+    for cid in made.containers:
+        try:
+            info = await call("inspect a service", api.inspect_container, cid)
+        except SlipwayError:
+            continue  # gone already: nothing more to say than the command's exit
+        name = (info.get("Config", {}).get("Labels") or {}).get(LABEL_SERVICE)
+        state = info.get("State", {})
+        if name and not state.get("Running", True):
+            code = state.get("ExitCode")
+            how = "killed by the OOM killer" if state.get("OOMKilled") else f"exit code {code}"
+            log.engine(f"service {name} stopped during the job ({how}); the job's failure is likely its")
 
 
 async def _start_services(

@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 
 from pipeline.config import Config
-from pipeline.engines.base import RunContext
+from pipeline.engines.base import Engine, RunContext
 from pipeline.model.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SlipwayError
 from pipeline.model.outcome import JobOutcome, RunStatus
 from pipeline.model.secrets import Redactor, resolve
@@ -64,6 +64,16 @@ class _Console:
             took = f" {record.duration_s:.1f}s" if record.finished else ""
             detail = f"  ({record.detail})" if record.detail else ""
             self.emit(f"[{record.status}] {record.job.name}{took}{detail}")
+
+
+async def _close(engine: Engine) -> SlipwayError | None:
+    """Close the engine; its error, if it failed (a daemon that stopped mid-run cannot be
+    asked to remove anything), is raised after the report is written, not before."""
+    try:
+        await engine.aclose()
+    except SlipwayError as exc:
+        return exc
+    return None
 
 
 async def execute(
@@ -128,7 +138,7 @@ async def execute(
             await save_volumes(volumes)
     finally:
         with anyio.CancelScope(shield=True):
-            await engine.aclose()
+            close_error = await _close(engine)
 
     extra = finalize(finalizers, pipeline_run, result)
     extra["project_root"] = str(config.project_root)  # where coverage paths point (merge-reports)
@@ -155,6 +165,8 @@ async def execute(
     save_durations(config, result)
     if result.fatal is not None:
         raise result.fatal  # e.g. the engine vanished: exit 2 with its message, report kept
+    if close_error is not None:
+        raise close_error
     code = {
         RunStatus.SUCCESS: EXIT_OK,
         RunStatus.FAILED: EXIT_FAILED,

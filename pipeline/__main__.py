@@ -1,7 +1,12 @@
 """``python -m pipeline`` (also ``dagger run python -m pipeline`` and ``slipway``)."""
 
+import signal
 import sys
 
-from pipeline.commands.cli import main
+# SIGTERM (a CI runner cancelling the job) while the CLI still imports: the same as ^C
+# (KeyboardInterrupt, exit 130), not a silent kill; the run's own handler takes over later.
+signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+from pipeline.commands.cli import main  # noqa: E402  after the handler: importing takes a second
 
 sys.exit(main())

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import secrets as pysecrets
-from collections.abc import Callable
+import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ from pipeline.run.finalizers import FINALIZERS, Finalizer, finalize
 from pipeline.run.jobcache import StoreProbe, run_cached
 from pipeline.run.lastrun import last_durations, save_durations
 from pipeline.run.stores import describe_store, open_run_store
-from pipeline.run.volumesync import open_volume_sync, save_volumes
+from pipeline.run.volumesync import VolumeSync, open_volume_sync, save_volumes
 from pipeline.scheduler import JobRecord, run_plan
 from pipeline.stages import KINDS
 from pipeline.stages.base import PipelineRun, RunOptions, safe_name
@@ -64,6 +65,30 @@ class _Console:
             took = f" {record.duration_s:.1f}s" if record.finished else ""
             detail = f"  ({record.detail})" if record.detail else ""
             self.emit(f"[{record.status}] {record.job.name}{took}{detail}")
+
+
+async def _interruptible(
+    work: Callable[[], Awaitable[VolumeSync | None]], handle_signals: bool
+) -> tuple[VolumeSync | None, bool]:
+    """(``work``'s result, False), or (None, True) if SIGINT or SIGTERM came first."""
+    if not handle_signals:
+        return await work(), False
+    done: list[VolumeSync | None] = []
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as tg:
+
+            async def run() -> None:
+                done.append(await work())
+                tg.cancel_scope.cancel()
+
+            async def watch() -> None:
+                async for _ in signals:
+                    tg.cancel_scope.cancel()
+                    return
+
+            tg.start_soon(run)
+            tg.start_soon(watch)
+    return (done[0], False) if done else (None, True)
 
 
 async def _close(engine: Engine) -> SlipwayError | None:
@@ -114,7 +139,11 @@ async def execute(
     emit(describe_store(pipeline_run.store, no_cache=options.no_cache))
 
     try:
-        volumes = await open_volume_sync(pipeline_run, plan.jobs, emit)
+        # Restoring cache volumes takes seconds: a ^C then must end the run as one during
+        # the jobs does (exit 130, a report), not be lost before the scheduler listens.
+        volumes, interrupted = await _interruptible(
+            lambda: open_volume_sync(pipeline_run, plan.jobs, emit), handle_signals
+        )
 
         async def runner(job: Job) -> JobOutcome:
             ctx = pipeline_run.for_job(job)
@@ -133,6 +162,7 @@ async def execute(
             log_path=lambda job: report_dir / "logs" / f"{safe_name(job.name)}.log",
             on_change=console.job_changed,
             handle_signals=handle_signals,
+            interrupted=interrupted,
         )
         if result.status is RunStatus.SUCCESS:
             await save_volumes(volumes)

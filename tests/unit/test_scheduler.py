@@ -197,3 +197,13 @@ def test_an_unreachable_engine_stops_the_run() -> None:
 def test_max_parallel_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         anyio.run(lambda: run_plan(Plan(jobs=()), FakeRunner(), max_parallel=0))
+
+
+def test_a_signal_before_the_jobs_start_ends_the_run_interrupted() -> None:
+    """A ^C while the run prepares (cache volumes): no job runs, all skipped 'interrupted'."""
+    runner = FakeRunner(sleep=60.0)
+    plan = Plan(jobs=(job("a"), job("b", "a")))
+    result = anyio.run(lambda: run_plan(plan, runner, max_parallel=2, interrupted=True))
+    assert result.status is RunStatus.INTERRUPTED
+    assert runner.spans == {}
+    assert [(r.status, r.detail) for r in result.records] == [(JobStatus.SKIPPED, "interrupted")] * 2

@@ -23,6 +23,7 @@ import anyio
 
 from pipeline.config import Config
 from pipeline.engines.base import Engine, RunContext
+from pipeline.model import signals
 from pipeline.model.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SlipwayError
 from pipeline.model.outcome import JobOutcome, RunStatus
 from pipeline.model.secrets import Redactor, resolve
@@ -144,6 +145,7 @@ async def execute(
         volumes, interrupted = await _interruptible(
             lambda: open_volume_sync(pipeline_run, plan.jobs, emit), handle_signals
         )
+        signals.again()
 
         async def runner(job: Job) -> JobOutcome:
             ctx = pipeline_run.for_job(job)
@@ -162,8 +164,9 @@ async def execute(
             log_path=lambda job: report_dir / "logs" / f"{safe_name(job.name)}.log",
             on_change=console.job_changed,
             handle_signals=handle_signals,
-            interrupted=interrupted,
+            interrupted=interrupted or signals.received(),
         )
+        signals.again()
         if result.status is RunStatus.SUCCESS:
             await save_volumes(volumes)
     finally:

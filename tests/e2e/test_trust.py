@@ -13,6 +13,10 @@ import pytest
 from trust import concurrent, faults, interrupts, scan
 from trust.common import client
 
+# Each test is a few real runs of a pipeline with a PostgreSQL service (one to three
+# minutes each on a loaded 2-core runner): past the suite's 300 s default.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture(autouse=True)
 def docker_needed() -> None:

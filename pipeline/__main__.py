@@ -7,6 +7,10 @@ import sys
 # (KeyboardInterrupt, exit 130), not a silent kill; the run's own handler takes over later.
 signal.signal(signal.SIGTERM, signal.default_int_handler)
 
-from pipeline.commands.cli import main  # noqa: E402  after the handler: importing takes a second
+try:
+    from pipeline.commands.cli import main  # importing takes seconds on a loaded runner
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -75,6 +75,7 @@ async def _interruptible(
     if not handle_signals:
         return await work(), False
     done: list[VolumeSync | None] = []
+    seen: list[bool] = []
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with anyio.create_task_group() as tg:
 
@@ -84,12 +85,13 @@ async def _interruptible(
 
             async def watch() -> None:
                 async for _ in signals:
+                    seen.append(True)  # even if the work has just finished: not lost
                     tg.cancel_scope.cancel()
                     return
 
             tg.start_soon(run)
             tg.start_soon(watch)
-    return (done[0], False) if done else (None, True)
+    return (done[0] if done else None), bool(seen) or not done
 
 
 async def _close(engine: Engine) -> SlipwayError | None:

@@ -21,7 +21,7 @@ from typing import Annotated
 import anyio
 import typer
 
-from pipeline.commands import cache, doctor, gc, images
+from pipeline.commands import cache, doctor, gc, images, init
 from pipeline.commands.describe import describe_job
 from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, err, out, say
 from pipeline.commands.reproduce import reproduce as do_reproduce
@@ -251,6 +251,7 @@ def merge_reports(
 
 app.add_typer(images.app, name="images")
 app.command("doctor")(doctor.doctor)
+app.command("init")(init.init)
 app.command("gc")(gc.gc)
 app.add_typer(cache.app, name="cache")
 

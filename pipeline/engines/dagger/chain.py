@@ -208,7 +208,9 @@ def job_chain(
         ctr = with_cache(ctr, cache)
     bound: list[tuple[ServiceSpec, dagger.Service]] = []
     for svc_spec in spec.services:
-        svc = service(svc_spec, aliases, built, owner=spec.name, ca_bundle=ca_bundle)
+        # A shared service has no owner: Dagger runs one instance for identical services.
+        owner = "" if svc_spec.shared else spec.name
+        svc = service(svc_spec, aliases, built, owner=owner, ca_bundle=ca_bundle)
         bound.append((svc_spec, svc))
         ctr = ctr.with_service_binding(svc_spec.name, svc)
     for mount in spec.directories:

@@ -198,12 +198,18 @@ class DaggerEngine:
                 "# then, also after a failure: "
                 + ", ".join(f"directory|file({o!r}).export(...)" for o in spec.outputs)
             )
-        if spec.limits.cpus is not None or spec.limits.memory_bytes is not None:
+        limits = spec.limits
+        if limits.cpus is not None or limits.memory_bytes is not None or limits.cpu_weight is not None:
+            weight = f" cpu_weight={limits.cpu_weight}" if limits.cpu_weight is not None else ""
             lines.append(
-                f"# limits cpus={spec.limits.cpus} memory_bytes={spec.limits.memory_bytes} "
+                f"# limits cpus={limits.cpus} memory_bytes={limits.memory_bytes}{weight} "
                 "not applied: Dagger has no per-container CPU or memory limits"
             )
         return lines
+
+    async def prepare_services(self, spec: ContainerSpec, *, log_path: Path) -> None:
+        """Nothing ahead of time: Dagger starts a service when the first job binds it, and
+        runs one instance for identical (shared) services."""
 
     async def build_image(self, build: ImageBuild, *, log_path: Path) -> str:
         """Build with ``docker_build``; returns a ref that later specs (on this engine) can name."""
@@ -317,7 +323,10 @@ class DaggerEngine:
                 try:
                     with anyio.fail_after(ready.timeout_s):
                         async with _dagger_errors(f"start service {svc_spec.name}"):
-                            started.append(await svc.start())
+                            svc_started = await svc.start()
+                            # The run's shared instance outlives the job (the session stops it).
+                            if not svc_spec.shared:
+                                started.append(svc_started)
                 except TimeoutError:
                     log.write(f"service {svc_spec.name} did not start within {ready.timeout_s}s\n")
                     return 1, None

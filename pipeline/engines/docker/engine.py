@@ -29,12 +29,14 @@ from pipeline.engines.docker import describe as describing
 from pipeline.engines.docker import job as one_job
 from pipeline.engines.docker.errors import call, call_long, connect
 from pipeline.engines.docker.publish import push
+from pipeline.engines.docker.shared import Shared
 from pipeline.engines.docker.volumes import slug
 from pipeline.model.aliases import resolve_alias
-from pipeline.model.errors import EngineJobError
+from pipeline.model.errors import EngineJobError, SlipwayError
 from pipeline.model.joblog import JobLog
 from pipeline.model.secrets import resolve
 from pipeline.model.spec import ContainerSpec, Credentials, ImageBuild
+from pipeline.model.timing import PhaseClock
 
 SHELL_KEEP_ALIVE = ("sleep", "86400")
 SHELL_START_TIMEOUT_S = 300
@@ -59,6 +61,7 @@ class DockerEngine:
         self._client = client
         self._network: str | None = None
         self._network_lock = anyio.Lock()
+        self._shared = Shared()  # the run's shared services and source snapshots
         self._connect_lock = anyio.Lock()
         self._labels = {
             LABEL_RUN: ctx.run_id,
@@ -81,6 +84,7 @@ class DockerEngine:
             labels=self._labels,
             aliases=self._aliases,
             ca_bundle=self._ca_bundle,
+            shared=self._shared,
         )
 
     # -- the Protocol ---------------------------------------------------------
@@ -101,6 +105,7 @@ class DockerEngine:
         self._ctx.redactor.add(secrets.values())
         setup = await self._setup()
         made = one_job.Made()
+        clock = PhaseClock()
         with JobLog(log_path, self._ctx.redactor) as log:
             async with AsyncExitStack() as held:  # cache locks, released after cleanup
                 try:
@@ -113,14 +118,32 @@ class DockerEngine:
                         held=held,
                         made=made,
                         output_dir=output_dir,
+                        clock=clock,
                         on_started=on_started,
                     )
                 finally:
-                    with anyio.CancelScope(shield=True):
+                    with anyio.CancelScope(shield=True), clock.phase("cleanup"):
                         await one_job.cleanup(setup.api, made)
         return RunResult(
-            exit_code=code, log_path=log_path, duration_s=time.monotonic() - start, outputs=outputs
+            exit_code=code,
+            log_path=log_path,
+            duration_s=time.monotonic() - start,
+            outputs=outputs,
+            phases=dict(clock.phases),
+            marks=dict(clock.marks),
         )
+
+    async def prepare_services(self, spec: ContainerSpec, *, log_path: Path) -> None:
+        shared = [s for s in spec.services if s.shared]
+        if not shared:
+            return
+        setup = await self._setup()
+        with JobLog(log_path, self._ctx.redactor) as log:
+            for svc in shared:
+                try:
+                    await self._shared.service(setup, svc, spec.name, log)
+                except SlipwayError as exc:  # the job that needs it says so when it runs
+                    log.engine(f"service {svc.name} could not be started ahead of the job: {exc}")
 
     async def build_image(self, build: ImageBuild, *, log_path: Path) -> str:
         api = await self._api()
@@ -210,6 +233,7 @@ class DockerEngine:
         api = self._client.api
         filters = {"label": [f"{k}={v}" for k, v in self._labels.items() if k != LABEL_HOST]}
         with anyio.CancelScope(shield=True):
+            await self._shared.aclose(api)
             for c in await call("list containers", api.containers, all=True, filters=filters):
                 await one_job.quietly(
                     call("remove a container", api.remove_container, c["Id"], force=True, v=False)

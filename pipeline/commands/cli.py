@@ -27,6 +27,7 @@ from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, err, o
 from pipeline.commands.reproduce import reproduce as do_reproduce
 from pipeline.config import Config, load_config
 from pipeline.config.schema import schema_text
+from pipeline.model import signals
 from pipeline.model.errors import EXIT_INTERRUPTED, EXIT_USAGE, SlipwayError, UsageError
 from pipeline.plan import Plan, Shard, build_plan
 from pipeline.reports.merge import merge_reports as do_merge
@@ -137,6 +138,26 @@ def run(
     ),
 ) -> None:
     """Run the pipeline (all stages, or a selection) and write its report."""
+    with signals.held():
+        _run(
+            config, engine, only, skip, no_needs, shard, report_dir, jobs,
+            fail_fast=fail_fast, no_cache=no_cache,
+        )
+
+
+def _run(
+    config: Path,
+    engine: EngineChoice,
+    only: list[str] | None,
+    skip: list[str] | None,
+    no_needs: bool,
+    shard: str | None,
+    report_dir: Path,
+    jobs: int | None,
+    *,
+    fail_fast: bool,
+    no_cache: bool,
+) -> None:
     cfg = load_config(config)
     the_plan = _plan(cfg, only, skip, no_needs, shard)
     if jobs is not None and jobs < 1:

@@ -10,6 +10,7 @@ import difflib
 import graphlib
 import os
 import re
+import reprlib
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -213,6 +214,15 @@ def _describe(value: Any) -> str:
     )
 
 
+# A wrong value is shown short (a 50,000-item list is not worth printing), and a file
+# that is wrong everywhere gets its first errors, not thousands of lines.
+_SHORT = reprlib.Repr()  # (keyword arguments to Repr() need Python 3.12)
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlist = _SHORT.maxdict = _SHORT.maxtuple = 4
+_SHORT.maxlevel = 2
+MAX_ERRORS_SHOWN = 20
+
+
 def _validation_message(exc: ValidationError, data: Any, loaded: Loaded) -> str:
     lines: list[str] = []
     errors = exc.errors()
@@ -237,7 +247,11 @@ def _validation_message(exc: ValidationError, data: Any, loaded: Loaded) -> str:
             lines.append(f"{where}: {key}.kind: unknown or missing stage kind; use one of {kinds}")
         else:
             got = err.get("input")
-            lines.append(f"{loaded.where_value(loc)}: {key}: {err['msg']} (got {_describe(got)}: {got!r})")
+            lines.append(
+                f"{loaded.where_value(loc)}: {key}: {err['msg']} (got {_describe(got)}: {_SHORT.repr(got)})"
+            )
+    if len(lines) > MAX_ERRORS_SHOWN:
+        lines[MAX_ERRORS_SHOWN:] = [f"... and {len(lines) - MAX_ERRORS_SHOWN} more errors"]
     return "\n".join(lines)
 
 
@@ -320,7 +334,9 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     raw = loaded.data
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}:1:1: the top level must be a mapping of sections")
-    secrets = {s for s in raw.get("secrets", []) or [] if isinstance(s, str)}
+    # Read before validation (interpolation needs them); a wrong shape is pydantic's to report.
+    listed = raw.get("secrets")
+    secrets = {s for s in listed if isinstance(s, str)} if isinstance(listed, list) else set()
     raw_vars = raw.get("variables") or {}
     if not isinstance(raw_vars, dict):
         raise ConfigError(f"{loaded.where(('variables',))}: variables: must be a mapping")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import secrets as pysecrets
-from collections.abc import Callable
+import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import Any
 import anyio
 
 from pipeline.config import Config
-from pipeline.engines.base import RunContext
+from pipeline.engines.base import Engine, RunContext
+from pipeline.model import signals
 from pipeline.model.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SlipwayError
 from pipeline.model.outcome import JobOutcome, RunStatus
 from pipeline.model.secrets import Redactor, resolve
@@ -33,7 +35,7 @@ from pipeline.run.finalizers import FINALIZERS, Finalizer, finalize
 from pipeline.run.jobcache import StoreProbe, run_cached
 from pipeline.run.lastrun import last_durations, save_durations
 from pipeline.run.stores import describe_store, open_run_store
-from pipeline.run.volumesync import open_volume_sync, save_volumes
+from pipeline.run.volumesync import VolumeSync, open_volume_sync, save_volumes
 from pipeline.scheduler import JobRecord, run_plan
 from pipeline.stages import KINDS
 from pipeline.stages.base import PipelineRun, RunOptions, safe_name
@@ -64,6 +66,42 @@ class _Console:
             took = f" {record.duration_s:.1f}s" if record.finished else ""
             detail = f"  ({record.detail})" if record.detail else ""
             self.emit(f"[{record.status}] {record.job.name}{took}{detail}")
+
+
+async def _interruptible(
+    work: Callable[[], Awaitable[VolumeSync | None]], handle_signals: bool
+) -> tuple[VolumeSync | None, bool]:
+    """(``work``'s result, False), or (None, True) if SIGINT or SIGTERM came first."""
+    if not handle_signals:
+        return await work(), False
+    done: list[VolumeSync | None] = []
+    seen: list[bool] = []
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as tg:
+
+            async def run() -> None:
+                done.append(await work())
+                tg.cancel_scope.cancel()
+
+            async def watch() -> None:
+                async for _ in signals:
+                    seen.append(True)  # even if the work has just finished: not lost
+                    tg.cancel_scope.cancel()
+                    return
+
+            tg.start_soon(run)
+            tg.start_soon(watch)
+    return (done[0] if done else None), bool(seen) or not done
+
+
+async def _close(engine: Engine) -> SlipwayError | None:
+    """Close the engine; its error, if it failed (a daemon that stopped mid-run cannot be
+    asked to remove anything), is raised after the report is written, not before."""
+    try:
+        await engine.aclose()
+    except SlipwayError as exc:
+        return exc
+    return None
 
 
 async def execute(
@@ -104,7 +142,12 @@ async def execute(
     emit(describe_store(pipeline_run.store, no_cache=options.no_cache))
 
     try:
-        volumes = await open_volume_sync(pipeline_run, plan.jobs, emit)
+        # Restoring cache volumes takes seconds: a ^C then must end the run as one during
+        # the jobs does (exit 130, a report), not be lost before the scheduler listens.
+        volumes, interrupted = await _interruptible(
+            lambda: open_volume_sync(pipeline_run, plan.jobs, emit), handle_signals
+        )
+        signals.again()
 
         async def runner(job: Job) -> JobOutcome:
             ctx = pipeline_run.for_job(job)
@@ -123,12 +166,14 @@ async def execute(
             log_path=lambda job: report_dir / "logs" / f"{safe_name(job.name)}.log",
             on_change=console.job_changed,
             handle_signals=handle_signals,
+            interrupted=interrupted or signals.received(),
         )
+        signals.again()
         if result.status is RunStatus.SUCCESS:
             await save_volumes(volumes)
     finally:
         with anyio.CancelScope(shield=True):
-            await engine.aclose()
+            close_error = await _close(engine)
 
     extra = finalize(finalizers, pipeline_run, result)
     extra["project_root"] = str(config.project_root)  # where coverage paths point (merge-reports)
@@ -155,6 +200,8 @@ async def execute(
     save_durations(config, result)
     if result.fatal is not None:
         raise result.fatal  # e.g. the engine vanished: exit 2 with its message, report kept
+    if close_error is not None:
+        raise close_error
     code = {
         RunStatus.SUCCESS: EXIT_OK,
         RunStatus.FAILED: EXIT_FAILED,

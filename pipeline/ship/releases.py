@@ -9,9 +9,12 @@ so a killed run leaves the previous history, never half of one.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,11 +95,24 @@ class ReleaseStore:
             data = json.loads(found.read_text(encoding="utf-8"))
         return [Release.from_data(r) for r in data.get("releases", [])]
 
+    @contextmanager
+    def _locked(self, environment: str) -> Iterator[None]:
+        """The environment's history to this process alone while it reads, changes and
+        writes it: two runs on one runner (two CI jobs) would otherwise each write the
+        history they read, and the later write would drop the other's release."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with (self.dir / f"{environment}.lock").open("a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+
     def save(self, release: Release) -> None:
         """Add ``release``, or replace the entry with its id."""
+        with self._locked(release.environment):
+            self._save(release)
+
+    def _save(self, release: Release) -> None:
         history = [r for r in self.history(release.environment) if r.id != release.id]
         ordered = sorted([*history, release], key=lambda r: (r.started, r.id))
-        self.dir.mkdir(parents=True, exist_ok=True)
         path = self.path(release.environment)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         doc = {"environment": release.environment, "releases": [r.as_data() for r in ordered]}

@@ -139,7 +139,8 @@ def test_four_shards_balanced_by_recorded_durations(example: Path, green_run: di
     # The split, from the recorded durations: longest / mean of what each shard gets.
     assert balance["planned_imbalance"] <= 1.10, balance
     # Measured: four shards of ~5 s of tests inside ~50 s of container, PostgreSQL and
-    # xdist start-up, sharing 2 cores; start-up noise dominates, so only a sanity bound
-    # on wall time, and the summed test seconds are reported, not bounded.
-    assert balance["imbalance"] <= 1.25, balance
+    # xdist start-up, sharing 2 cores; start-up noise dominates, so only an order of
+    # magnitude here (no shard twice the mean); the figure is the bench's
+    # (bench/wallclock_bench.py), and the summed test seconds are reported, not bounded.
+    assert balance["imbalance"] < 2, balance
     assert balance["test_imbalance"] is not None

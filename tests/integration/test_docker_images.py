@@ -34,7 +34,7 @@ def test_warm_bootstrap_reuses_every_image_in_seconds(base_images: dict[str, str
     said: list[str] = []
     start = time.monotonic()
     steps = bootstrap(bases=DEFAULTS, echo=said.append)
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 60  # an order of magnitude: reusing, not building
     assert [s.action for s in steps] == ["reused"] * len(DEFAULTS)
     assert [line.split(" (")[0] for line in said] == [f"{b.tag} present" for b in DEFAULTS]
     assert all(line.endswith("), reused") for line in said)

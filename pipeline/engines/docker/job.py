@@ -31,7 +31,7 @@ from pipeline.engines.docker.services import wait_ready
 from pipeline.engines.docker.setup import Made, Setup, endpoints, put_ca, quietly, resolve_image
 from pipeline.engines.docker.tar import extract_output, file_tar
 from pipeline.engines.docker.volumes import LABEL_CACHE, host_lock, slug, volume_name
-from pipeline.model.errors import ImageBuildFailed
+from pipeline.model.errors import ImageBuildFailed, SlipwayError
 from pipeline.model.joblog import JobLog, LineSplitter
 from pipeline.model.spec import ContainerSpec, ServiceSpec, Sharing
 from pipeline.model.timing import PhaseClock
@@ -99,10 +99,27 @@ async def run_job(
             clock.mark("command_end")
             if code != 0:
                 log.engine(f"command exited {code}: {shlex.join(argv)}; stopping here")
+                await _say_dead_services(api, made, log)
                 break
     with clock.phase("export"):
         outputs = await _export(api, cid, spec.outputs, output_dir, log)
     return code, outputs
+
+
+async def _say_dead_services(api: APIClient, made: Made, log: JobLog) -> None:
+    """A service that stopped under the job (killed, crashed, out of memory) is the
+    likelier cause of its failure than the job's own code: say which, and how."""
+    for cid in made.containers:
+        try:
+            info = await call("inspect a service", api.inspect_container, cid)
+        except SlipwayError:
+            continue  # gone already: nothing more to say than the command's exit
+        name = (info.get("Config", {}).get("Labels") or {}).get(LABEL_SERVICE)
+        state = info.get("State", {})
+        if name and not state.get("Running", True):
+            code = state.get("ExitCode")
+            how = "killed by the OOM killer" if state.get("OOMKilled") else f"exit code {code}"
+            log.engine(f"service {name} stopped during the job ({how}); the job's failure is likely its")
 
 
 async def _services(

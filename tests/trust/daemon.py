@@ -62,24 +62,44 @@ class OwnDaemon:
         log = (self.root / "dockerd.log").open("ab")
         self.proc = subprocess.Popen(
             [
-                "dockerd", "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
-                "--pidfile", str(self.root / "dockerd.pid"), "-H", self.host, f"--bridge={BRIDGE}",
-                "--iptables=false", "--ip-masq=false",
-                "--containerd-namespace", "slipway-trust", "--containerd-plugins-namespace", "slipway-trust-p",
+                "dockerd",
+                "--data-root",
+                str(self.root / "data"),
+                "--exec-root",
+                str(self.root / "exec"),
+                "--pidfile",
+                str(self.root / "dockerd.pid"),
+                "-H",
+                self.host,
+                f"--bridge={BRIDGE}",
+                "--iptables=false",
+                "--ip-masq=false",
+                "--containerd-namespace",
+                "slipway-trust",
+                "--containerd-plugins-namespace",
+                "slipway-trust-p",
             ],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def _wait_and_load(self) -> None:
         deadline = time.monotonic() + 60
-        while subprocess.run(["docker", "-H", self.host, "info"], capture_output=True, check=False).returncode:
+        while subprocess.run(
+            ["docker", "-H", self.host, "info"], capture_output=True, check=False
+        ).returncode:
             if (self.proc is not None and self.proc.poll() is not None) or time.monotonic() > deadline:
                 raise RuntimeError(f"our own dockerd did not start: see {self.root / 'dockerd.log'}")
             time.sleep(0.2)
-        have = subprocess.run(["docker", "-H", self.host, "image", "inspect", IMAGE], capture_output=True, check=False)
+        have = subprocess.run(
+            ["docker", "-H", self.host, "image", "inspect", IMAGE], capture_output=True, check=False
+        )
         if have.returncode:
             save = subprocess.Popen(["docker", "save", IMAGE], stdout=subprocess.PIPE)
-            subprocess.run(["docker", "-H", self.host, "load"], stdin=save.stdout, check=True, capture_output=True)
+            subprocess.run(
+                ["docker", "-H", self.host, "load"], stdin=save.stdout, check=True, capture_output=True
+            )
             save.wait()
 
     def stop(self, sig: int = signal.SIGKILL) -> None:
@@ -98,9 +118,15 @@ class OwnDaemon:
     def remove(self) -> None:
         """Start again (to clean what the killed one left), remove every container, stop."""
         self.start()
-        ids = subprocess.run(["docker", "-H", self.host, "ps", "-aq"], capture_output=True, text=True, check=False)
+        ids = subprocess.run(
+            ["docker", "-H", self.host, "ps", "-aq"], capture_output=True, text=True, check=False
+        )
         if ids.stdout.split():
-            subprocess.run(["docker", "-H", self.host, "rm", "-f", *ids.stdout.split()], capture_output=True, check=False)
-        subprocess.run(["docker", "-H", self.host, "network", "prune", "-f"], capture_output=True, check=False)
+            subprocess.run(
+                ["docker", "-H", self.host, "rm", "-f", *ids.stdout.split()], capture_output=True, check=False
+            )
+        subprocess.run(
+            ["docker", "-H", self.host, "network", "prune", "-f"], capture_output=True, check=False
+        )
         self.stop(signal.SIGTERM)
         shutil.rmtree(self.root / "exec", ignore_errors=True)

@@ -9,6 +9,7 @@ their own module: ``doctor``, ``reproduce``, ``describe`` (plan --calls),
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -18,15 +19,15 @@ from pathlib import Path
 from typing import Annotated
 
 import anyio
-import click
 import typer
 
-from pipeline.commands import cache, doctor, engine, gc, images
+from pipeline.commands import cache, doctor, engine, gc, images, init
 from pipeline.commands.describe import describe_job
 from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, err, out, say
 from pipeline.commands.reproduce import reproduce as do_reproduce
 from pipeline.config import Config, load_config
 from pipeline.config.schema import schema_text
+from pipeline.model import signals
 from pipeline.model.errors import EXIT_INTERRUPTED, EXIT_USAGE, SlipwayError, UsageError
 from pipeline.plan import Plan, Shard, build_plan
 from pipeline.reports.merge import merge_reports as do_merge
@@ -137,6 +138,26 @@ def run(
     ),
 ) -> None:
     """Run the pipeline (all stages, or a selection) and write its report."""
+    with signals.held():
+        _run(
+            config, engine, only, skip, no_needs, shard, report_dir, jobs,
+            fail_fast=fail_fast, no_cache=no_cache,
+        )
+
+
+def _run(
+    config: Path,
+    engine: EngineChoice,
+    only: list[str] | None,
+    skip: list[str] | None,
+    no_needs: bool,
+    shard: str | None,
+    report_dir: Path,
+    jobs: int | None,
+    *,
+    fail_fast: bool,
+    no_cache: bool,
+) -> None:
     cfg = load_config(config)
     the_plan = _plan(cfg, only, skip, no_needs, shard)
     if jobs is not None and jobs < 1:
@@ -231,26 +252,52 @@ def merge_reports(
 app.add_typer(images.app, name="images")
 app.add_typer(engine.app, name="engine")
 app.command("doctor")(doctor.doctor)
+app.command("init")(init.init)
 app.command("gc")(gc.gc)
 app.add_typer(cache.app, name="cache")
+
+
+@functools.cache
+def _command() -> typer.core.TyperGroup:
+    """The click command typer builds from the functions' signatures, built once: it
+    costs tens of milliseconds, which the tests and the config fuzzer (thousands of
+    ``main`` calls in one process) would pay on every call."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    return command
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """A bad command line (unknown command or option, extra or missing argument, bad
+    value): typer's usage text and its message, exit 2.
+
+    typer carries its own copy of click, so its parse errors are ``typer.TyperException``
+    (``ClickException`` under it), not the click package's: catching click's let every
+    usage error fall through to "internal error".
+    """
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()  # "Usage: ... Try '... --help' for help. Error: ..."
+    else:
+        err.print(f"error: {exc.format_message()}", markup=False, style="red")
+    return EXIT_USAGE
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the one place that turns errors into messages and exit codes."""
     try:
         # Without standalone mode click returns a typer.Exit's code instead of raising it.
-        code = app(args=argv, standalone_mode=False)
+        code = _command().main(args=argv, standalone_mode=False)
     except SlipwayError as exc:
         err.print(f"error: {exc}", markup=False, style="red")
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted", style="yellow")
         return EXIT_INTERRUPTED
-    except click.ClickException as exc:  # click's own usage errors
-        exc.show()
-        return EXIT_USAGE
+    except typer.TyperException as exc:
+        return _usage_error(exc)
     except Exception as exc:  # a bug: say so and where the traceback is
         fd, name = tempfile.mkstemp(prefix="slipway-crash-", suffix=".txt")
         with os.fdopen(fd, "w") as fh:

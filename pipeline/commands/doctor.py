@@ -24,10 +24,12 @@ from rich.console import Console
 
 from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, optional_config, out
 from pipeline.engines.dagger.provision.status import status as dagger_status
+from pipeline.engines.docker.bootstrap import status as base_status
 from pipeline.engines.docker.errors import connect, docker_errors
 from pipeline.engines.docker.images import missing_images
 from pipeline.engines.select import choose_engine
 from pipeline.model.aliases import DEFAULT_ALIASES
+from pipeline.model.bases import BASES
 from pipeline.model.errors import EXIT_FAILED, EXIT_OK, SlipwayError
 
 Status = Literal["ok", "warn", "fail"]
@@ -113,18 +115,7 @@ def collect_checks(
                 f"Docker {version.get('Version')} at {host}, API {version.get('ApiVersion')}",
             )
         )
-        missing = missing_images(client.api, aliases.values())
-        if missing:
-            checks.append(
-                Check(
-                    "base images",
-                    "warn",
-                    f"missing {', '.join(missing)}: run `python -m pipeline images bootstrap`",
-                )
-            )
-        else:
-            names = ", ".join(f"{k} -> {v}" for k, v in sorted(aliases.items()))
-            checks.append(Check("base images", "ok", f"present: {names}"))
+        checks.extend(image_checks(client, aliases))
         checks.append(_ca_check(ca_bundle))
         probe = _probe_image(client, aliases)
         if probe is None:
@@ -160,6 +151,35 @@ def run_doctor(
     return EXIT_FAILED if any(c.status == "fail" for c in checks) else EXIT_OK
 
 
+def image_checks(client: docker.DockerClient, aliases: Mapping[str, str]) -> list[Check]:
+    """The aliases' targets (a missing one means the public image is pulled instead),
+    and which bases ``images bootstrap`` has built here."""
+    checks = []
+    missing = missing_images(client.api, aliases.values())
+    if missing:
+        names = ", ".join(f"{t} (for {k})" for k, t in sorted(aliases.items()) if t in missing)
+        checks.append(
+            Check(
+                "base images",
+                "warn",
+                f"missing {names}: the public images are pulled instead where a registry answers; "
+                f"else run `python -m pipeline images bootstrap {' '.join(missing)}`",
+            )
+        )
+    else:
+        names = ", ".join(f"{k} -> {v}" for k, v in sorted(aliases.items()))
+        checks.append(Check("base images", "ok", f"present: {names}"))
+    found = base_status(client)
+    built = [f"{s.base.tag} ({s.version})" for s in found if s.built]
+    outdated = [s.base.tag for s in found if s.state == "outdated"]
+    detail = f"built: {', '.join(built) or 'none'}"
+    if outdated:
+        detail += f"; from an older recipe (rebuilt by `images bootstrap`): {', '.join(outdated)}"
+    detail += "; `python -m pipeline images list` shows every base"
+    checks.append(Check("bases", "warn" if outdated else "ok", detail))
+    return checks
+
+
 def _ca_check(ca_bundle: Path | None) -> Check:
     if ca_bundle is None:
         return Check(
@@ -175,7 +195,8 @@ def _ca_check(ca_bundle: Path | None) -> Check:
 
 def _probe_image(client: docker.DockerClient, aliases: Mapping[str, str]) -> str | None:
     present = {t for img in client.images.list() for t in img.tags}
-    for candidate in [*aliases.values(), "local/debian:bookworm", "local/debian:trixie"]:
+    bases = [b.tag for b in BASES] + [f"slipway/debian:{b.suite}" for b in BASES]
+    for candidate in dict.fromkeys([*aliases.values(), *bases]):
         if candidate in present:
             return candidate
     return None

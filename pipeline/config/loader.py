@@ -10,6 +10,7 @@ import difflib
 import graphlib
 import os
 import re
+import reprlib
 import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pipeline.config.model import STAGE_MODELS, PipelineConfig, StageBase
+from pipeline.config.state import state_dir
 from pipeline.config.yamlload import KeyPath, Loaded, format_key_path, load_yaml
+from pipeline.model.aliases import alias_problem
 from pipeline.model.errors import ConfigError
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -49,6 +52,11 @@ class Config:
     @property
     def project_root(self) -> Path:
         return (self.base_dir / self.model.project.root).resolve()
+
+    @property
+    def state_dir(self) -> Path:
+        """What Slipway remembers about this project between runs (``config/state.py``)."""
+        return state_dir(self.base_dir)
 
     def ca_bundle(self) -> Path | None:
         """The configured CA bundle, relative to pipeline.yaml; a missing file is a config error."""
@@ -206,6 +214,15 @@ def _describe(value: Any) -> str:
     )
 
 
+# A wrong value is shown short (a 50,000-item list is not worth printing), and a file
+# that is wrong everywhere gets its first errors, not thousands of lines.
+_SHORT = reprlib.Repr()  # (keyword arguments to Repr() need Python 3.12)
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlist = _SHORT.maxdict = _SHORT.maxtuple = 4
+_SHORT.maxlevel = 2
+MAX_ERRORS_SHOWN = 20
+
+
 def _validation_message(exc: ValidationError, data: Any, loaded: Loaded) -> str:
     lines: list[str] = []
     errors = exc.errors()
@@ -230,7 +247,11 @@ def _validation_message(exc: ValidationError, data: Any, loaded: Loaded) -> str:
             lines.append(f"{where}: {key}.kind: unknown or missing stage kind; use one of {kinds}")
         else:
             got = err.get("input")
-            lines.append(f"{loaded.where_value(loc)}: {key}: {err['msg']} (got {_describe(got)}: {got!r})")
+            lines.append(
+                f"{loaded.where_value(loc)}: {key}: {err['msg']} (got {_describe(got)}: {_SHORT.repr(got)})"
+            )
+    if len(lines) > MAX_ERRORS_SHOWN:
+        lines[MAX_ERRORS_SHOWN:] = [f"... and {len(lines) - MAX_ERRORS_SHOWN} more errors"]
     return "\n".join(lines)
 
 
@@ -279,6 +300,15 @@ def _check_graph(model: PipelineConfig, loaded: Loaded) -> None:
         )
 
 
+def _check_aliases(model: PipelineConfig, loaded: Loaded) -> None:
+    """An alias never swaps a version: ``postgres:18: slipway/postgres:15`` is an error."""
+    for name, target in model.images.aliases.items():
+        problem = alias_problem(name, target)
+        if problem:
+            key = ("images", "aliases", name)
+            raise ConfigError(f"{loaded.where_value(key)}: {format_key_path(key)}: {problem}")
+
+
 def find_cycle(needs: Mapping[str, Iterable[str]]) -> list[str] | None:
     """A cycle as [a, b, ..., a] (each needs the next) if the graph has one, else None.
 
@@ -304,7 +334,9 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     raw = loaded.data
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}:1:1: the top level must be a mapping of sections")
-    secrets = {s for s in raw.get("secrets", []) or [] if isinstance(s, str)}
+    # Read before validation (interpolation needs them); a wrong shape is pydantic's to report.
+    listed = raw.get("secrets")
+    secrets = {s for s in listed if isinstance(s, str)} if isinstance(listed, list) else set()
     raw_vars = raw.get("variables") or {}
     if not isinstance(raw_vars, dict):
         raise ConfigError(f"{loaded.where(('variables',))}: variables: must be a mapping")
@@ -329,4 +361,5 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc, data, loaded)) from None
     _check_graph(model, loaded)
+    _check_aliases(model, loaded)
     return Config(model=model, path=path, variables=variables, loaded=loaded)

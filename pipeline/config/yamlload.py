@@ -1,8 +1,16 @@
-"""The one YAML loader: safe, and it remembers where every key and value came from.
+"""The one YAML loader: safe, bounded, and it remembers where every key and value came from.
 
 PyYAML's safe composer gives nodes with marks; we build plain Python data from
 them and keep a map from each key path to its (line, column), so config errors
 can name file:line:column for any key, including ones pydantic complains about.
+
+Bounded: the text is read within ``source``'s limits, composed within
+``yamlcompose``'s (depth, node count), and building stops at ``MAX_VALUES``
+values counted after aliases are expanded, so an alias bomb (a few hundred
+bytes that expand to billions of values) fails in milliseconds instead of
+eating the runner's memory. A recursive alias, an
+over-long scalar, a tag the safe loader refuses and a number too long for
+Python each get their own file:line:column message.
 """
 
 from __future__ import annotations
@@ -13,9 +21,19 @@ from typing import Any
 
 import yaml
 
+from pipeline.config.source import read_config_text
+from pipeline.config.yamlcompose import compose
 from pipeline.model.errors import ConfigError
 
 KeyPath = tuple[str | int, ...]
+
+# Values after aliases are expanded, and the longest scalar: far past any real
+# pipeline (a few hundred values, a command of a few lines), far below harm.
+MAX_VALUES = 20_000
+MAX_SCALAR_CHARS = 64 * 1024
+# Collections are built as plain dicts and lists: another tag (!!python/object,
+# !!set, !!omap) would mean something they cannot hold, so it is refused, not ignored.
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,63 +78,117 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _build(
-    node: yaml.Node,
-    path: KeyPath,
-    marks: dict[KeyPath, Mark],
-    values: dict[KeyPath, Mark],
-    file: Path,
-) -> Any:
-    marks.setdefault(path, _mark(node))
-    values[path] = _mark(node)
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Plain data from composed nodes, with marks, within ``MAX_VALUES``."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.marks: dict[KeyPath, Mark] = {}
+        self.values: dict[KeyPath, Mark] = {}
+        self.count = 0
+        self.open: set[int] = set()  # nodes being built: meeting one again is a recursive alias
+        self.scalars = _Scalars()
+
+    def fail(self, node: yaml.Node, path: KeyPath, why: str) -> ConfigError:
+        m = _mark(node)
+        return ConfigError(f"{self.file}:{m.line}:{m.column}: {format_key_path(path)}: {why}")
+
+    def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise self.fail(
+                node,
+                path,
+                f"the file expands to more than {MAX_VALUES:,} values (aliases included: an "
+                "alias bomb?); write the values out or use fewer aliases",
+            )
+        if id(node) in self.open:
+            raise self.fail(node, path, "this alias refers to itself (a recursive alias); remove it")
+        mark = _mark(node)
+        self.marks.setdefault(path, mark)
+        self.values[path] = mark
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        if node.tag not in _PLAIN_TAGS:
+            raise self.fail(
+                node,
+                path,
+                f"the tag {node.tag} is not allowed: a pipeline file holds plain mappings, lists and values",
+            )
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path)
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        finally:
+            self.open.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            raw_key = _construct(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node, path, "a key must be a plain name, not a list or mapping")
+            raw_key = self.scalar(key_node, path)
             key = raw_key if isinstance(raw_key, str) else str(raw_key)
             if key in out:
-                m = _mark(key_node)
-                raise ConfigError(
-                    f"{file}:{m.line}:{m.column}: {format_key_path((*path, key))}: "
-                    f"duplicate key {key!r} (it was already set above); keep one"
+                raise self.fail(
+                    key_node, (*path, key), f"duplicate key {key!r} (it was already set above); keep one"
                 )
-            marks[(*path, key)] = _mark(key_node)
-            out[key] = _build(value_node, (*path, key), marks, values, file)
+            self.marks[(*path, key)] = _mark(key_node)
+            out[key] = self.build(value_node, (*path, key))
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), marks, values, file) for i, item in enumerate(node.value)]
-    return _construct(node)
+
+    def scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
+        if len(node.value) > MAX_SCALAR_CHARS:
+            raise self.fail(
+                node,
+                path,
+                f"a value of {len(node.value):,} characters (at most {MAX_SCALAR_CHARS:,}); "
+                "put long content in a file and name the file",
+            )
+        try:
+            return self.scalars.construct(node)
+        except yaml.YAMLError as exc:
+            # A tag the safe loader refuses (!!python/object...) or a malformed one.
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise self.fail(node, path, f"invalid YAML value: {problem}") from None
+        except ValueError:
+            # int() of a number with more digits than Python converts (4300 by default).
+            raise self.fail(node, path, f"a number of {len(node.value):,} digits; far too long") from None
 
 
 def _construct(node: yaml.Node) -> Any:
     """A scalar through the safe constructor (so ``on``/``1.0``/``null`` mean what YAML says)."""
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node)
-    finally:
-        loader.dispose()
+    return _Scalars().construct(node)
+
+
+class _Scalars:
+    """One safe constructor for all the scalars of a file (making one per scalar cost
+    more than everything else the loader does)."""
+
+    def __init__(self) -> None:
+        self.loader = yaml.SafeLoader("")
+
+    def construct(self, node: yaml.Node) -> Any:
+        try:
+            return self.loader.construct_object(node)
+        finally:
+            # Forget the node: a failed construction must not leave the constructor half-way.
+            self.loader.constructed_objects.pop(node, None)
+            self.loader.recursive_objects.pop(node, None)
 
 
 def load_yaml(path: Path) -> Loaded:
-    """Read ``path`` with the safe loader; errors name file:line:column."""
+    """Read ``path`` safely, within limits; errors name file:line:column."""
+    text = read_config_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such file; pass --config FILE or create pipeline.yaml "
-            "(see the README for an example)"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose(text, str(path))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    marks: dict[KeyPath, Mark] = {}
-    values: dict[KeyPath, Mark] = {}
-    data = {} if node is None else _build(node, (), marks, values, path)
-    return Loaded(data=data, marks=marks, path=path, value_marks=values)
+    builder = _Builder(path)
+    data = {} if node is None else builder.build(node, ())
+    return Loaded(data=data, marks=builder.marks, path=path, value_marks=builder.values)

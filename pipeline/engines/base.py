@@ -32,6 +32,11 @@ class RunResult:
     duration_s: float
     # container path -> host path of what was exported (also after a failure)
     outputs: dict[str, Path] = field(default_factory=dict)
+    # Seconds per phase of the job (engine-specific names: create, source, services,
+    # commands, export, cleanup...) and epoch-second marks (command_start, command_end
+    # of the last command); empty where the engine cannot tell.
+    phases: dict[str, float] = field(default_factory=dict)
+    marks: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -46,6 +51,8 @@ class RunContext:
     redactor: Redactor = field(default_factory=Redactor)
     # Where an engine may write logs of its own (the report's logs/); None: nowhere.
     log_dir: Path | None = None
+    # One line for the run's console (e.g. which image an alias resolved to); quiet by default.
+    announce: Callable[[str], None] = field(default=lambda _line: None)
 
 
 @runtime_checkable
@@ -62,6 +69,12 @@ class Engine(Protocol):
         """Run the spec's commands in order (stop at the first failure), stream the
         output to ``log_path``, then export ``spec.outputs`` under ``output_dir``
         whether or not a command failed."""
+        ...
+
+    async def prepare_services(self, spec: ContainerSpec, *, log_path: Path) -> None:
+        """Start the spec's shared services now, ahead of ``run`` (so that they are ready
+        when the job's image is); idempotent. Never raises for a service that fails: the
+        job that needs it reports that when it runs."""
         ...
 
     async def build_image(self, build: ImageBuild, *, log_path: Path) -> str:

@@ -122,14 +122,26 @@ class ServiceSpec:
     port: int | None = None
     command: tuple[str, ...] = ()
     readiness: Readiness | None = None
+    # One instance for the whole run, joined by every job that names the same service
+    # (same definition): for services the jobs cannot disturb each other through, such
+    # as a PostgreSQL server where each job has databases of its own. Dagger dedupes
+    # identical services by itself; the Docker engine starts it once, on first need.
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
-    """CPU and memory limits; Dagger has none per container, Docker applies both."""
+    """CPU and memory limits; Dagger has none per container, Docker applies them.
+
+    ``cpus`` is a hard cap for the container's whole life. ``cpu_weight`` is a relative
+    share that only matters while containers compete (Docker's ``cpu_shares``, 1.0 =
+    1024): a core another container leaves idle goes to whoever can use it, so a
+    weight never outlives the work it was sized for.
+    """
 
     cpus: float | None = None
     memory_bytes: int | None = None
+    cpu_weight: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

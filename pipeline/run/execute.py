@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import secrets as pysecrets
-from collections.abc import Callable
+import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import Any
 import anyio
 
 from pipeline.config import Config
-from pipeline.engines.base import RunContext
+from pipeline.engines.base import Engine, RunContext
+from pipeline.model import signals
 from pipeline.model.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SlipwayError
 from pipeline.model.outcome import JobOutcome, RunStatus
 from pipeline.model.secrets import Redactor, resolve
@@ -33,7 +35,7 @@ from pipeline.run.finalizers import FINALIZERS, Finalizer, finalize
 from pipeline.run.jobcache import StoreProbe, run_cached
 from pipeline.run.lastrun import last_durations, save_durations
 from pipeline.run.stores import describe_store, open_run_store
-from pipeline.run.volumesync import open_volume_sync, save_volumes
+from pipeline.run.volumesync import VolumeSync, open_volume_sync, save_volumes
 from pipeline.scheduler import JobRecord, run_plan
 from pipeline.stages import KINDS
 from pipeline.stages.base import PipelineRun, RunOptions, safe_name
@@ -66,6 +68,42 @@ class _Console:
             self.emit(f"[{record.status}] {record.job.name}{took}{detail}")
 
 
+async def _interruptible(
+    work: Callable[[], Awaitable[VolumeSync | None]], handle_signals: bool
+) -> tuple[VolumeSync | None, bool]:
+    """(``work``'s result, False), or (None, True) if SIGINT or SIGTERM came first."""
+    if not handle_signals:
+        return await work(), False
+    done: list[VolumeSync | None] = []
+    seen: list[bool] = []
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as tg:
+
+            async def run() -> None:
+                done.append(await work())
+                tg.cancel_scope.cancel()
+
+            async def watch() -> None:
+                async for _ in signals:
+                    seen.append(True)  # even if the work has just finished: not lost
+                    tg.cancel_scope.cancel()
+                    return
+
+            tg.start_soon(run)
+            tg.start_soon(watch)
+    return (done[0] if done else None), bool(seen) or not done
+
+
+async def _close(engine: Engine) -> SlipwayError | None:
+    """Close the engine; its error, if it failed (a daemon that stopped mid-run cannot be
+    asked to remove anything), is raised after the report is written, not before."""
+    try:
+        await engine.aclose()
+    except SlipwayError as exc:
+        return exc
+    return None
+
+
 async def execute(
     config: Config,
     plan: Plan,
@@ -85,7 +123,9 @@ async def execute(
     declared = set(config.model.secrets)
     # Mask every declared secret that has a value, even ones no stage asks for.
     redactor = Redactor(resolve([n for n in declared if n in os.environ]).values())
-    engine = engine_factory(RunContext(run_id=run_id, redactor=redactor, log_dir=report_dir / "logs"))
+    engine = engine_factory(
+        RunContext(run_id=run_id, redactor=redactor, log_dir=report_dir / "logs", announce=emit)
+    )
     pipeline_run = PipelineRun(
         config=config,
         engine=engine,
@@ -104,7 +144,12 @@ async def execute(
     emit(describe_store(pipeline_run.store, no_cache=options.no_cache))
 
     try:
-        volumes = await open_volume_sync(pipeline_run, plan.jobs, emit)
+        # Restoring cache volumes takes seconds: a ^C then must end the run as one during
+        # the jobs does (exit 130, a report), not be lost before the scheduler listens.
+        volumes, interrupted = await _interruptible(
+            lambda: open_volume_sync(pipeline_run, plan.jobs, emit), handle_signals
+        )
+        signals.again()
 
         async def runner(job: Job) -> JobOutcome:
             ctx = pipeline_run.for_job(job)
@@ -123,15 +168,14 @@ async def execute(
             log_path=lambda job: report_dir / "logs" / f"{safe_name(job.name)}.log",
             on_change=console.job_changed,
             handle_signals=handle_signals,
+            interrupted=interrupted or signals.received(),
         )
+        signals.again()
         if result.status is RunStatus.SUCCESS:
             await save_volumes(volumes)
     finally:
         with anyio.CancelScope(shield=True):
-            try:
-                await engine.aclose()
-            except SlipwayError as exc:  # the report is still written: it says what happened
-                emit(f"[warning] closing the {engine.name} engine: {exc}")
+            close_error = await _close(engine)
 
     extra = finalize(finalizers, pipeline_run, result)
     extra["project_root"] = str(config.project_root)  # where coverage paths point (merge-reports)
@@ -156,11 +200,15 @@ async def execute(
     write_report(report, report_dir)
     (report_dir / "summary.md").write_text(render_summary(report), encoding="utf-8")
     save_durations(config, result)
-    if result.fatal is not None and result.status is not RunStatus.INTERRUPTED:
-        # e.g. the engine vanished: exit 2 with its message, report kept. An interrupted
-        # run exits 130 even if its engine went away with it (`dagger run` ends its session
-        # when it is interrupted).
-        raise result.fatal
+    if result.status is RunStatus.INTERRUPTED:
+        # An interrupted run exits 130 even if its engine went away with it (`dagger run`
+        # ends its session when it is interrupted): what closing said is only a warning.
+        if close_error is not None:
+            emit(f"[warning] closing the {engine.name} engine: {close_error}")
+    elif result.fatal is not None:
+        raise result.fatal  # e.g. the engine vanished: exit 2 with its message, report kept
+    elif close_error is not None:
+        raise close_error  # a daemon that stopped mid-run: exit 2 after the report is written
     code = {
         RunStatus.SUCCESS: EXIT_OK,
         RunStatus.FAILED: EXIT_FAILED,

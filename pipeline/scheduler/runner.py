@@ -64,11 +64,16 @@ async def run_plan(
     log_path: Callable[[Job], Path] | None = None,
     on_change: Listener | None = None,
     handle_signals: bool = True,
+    interrupted: bool = False,
 ) -> SchedulerResult:
-    """Run every job of ``plan``; never raises for a job that failed."""
+    """Run every job of ``plan``; never raises for a job that failed. ``interrupted``:
+    a signal came before the jobs could start; every job ends skipped, the run interrupted."""
     if max_parallel < 1:
         raise ValueError("max_parallel must be at least 1")
     run = _Run(plan, runner, max_parallel, fail_fast=fail_fast, log_path=log_path, on_change=on_change)
+    if interrupted:
+        run.interrupted = True
+        run.scope.cancel()
     return await run.all(handle_signals=handle_signals)
 
 

@@ -1,16 +1,20 @@
 """Release history per environment: what was deployed, when, by digest, and how it went.
 
-One JSON document per environment, ``.slipway/releases/<env>.json`` next to
-pipeline.yaml, read and written only here (the S3 store can replace this file
+One JSON document per environment, ``releases/<env>.json`` in the project's state
+folder (``config/state.py``; ``.slipway/`` next to pipeline.yaml is still read when
+that has nothing), read and written only here (the S3 store can replace this file
 later without touching the deploy code). Writes are atomic (temp file + rename),
 so a killed run leaves the previous history, never half of one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +22,9 @@ from typing import Any
 
 from pipeline.cache.durable import load_json, releases_name, save_json
 from pipeline.cache.store import Store
+from pipeline.config.state import existing_state_file, state_file
 
-RELEASES_DIR = ".slipway/releases"
+RELEASES_DIR = "releases"
 
 # result: "deploying" while it runs, then "success" (live), "failed" (rolled back or
 # never got traffic), "superseded" is not stored: the last success is the live one.
@@ -70,7 +75,8 @@ class ReleaseStore:
     """The history of every environment of one project (``base_dir`` = pipeline.yaml's folder)."""
 
     def __init__(self, base_dir: Path, store: Store | None = None) -> None:
-        self.dir = base_dir / RELEASES_DIR
+        self.base_dir = base_dir
+        self.dir = state_file(base_dir, RELEASES_DIR)
         # The durable store (local cache dir and/or S3) outlives an ephemeral runner;
         # the file next to pipeline.yaml stays as the copy a person can read.
         self.store = store
@@ -83,17 +89,30 @@ class ReleaseStore:
         if self.store is not None:
             data = load_json(self.store, releases_name(environment), None)
         if not isinstance(data, dict):
-            try:
-                data = json.loads(self.path(environment).read_text(encoding="utf-8"))
-            except FileNotFoundError:
+            found = existing_state_file(self.base_dir, f"{RELEASES_DIR}/{environment}.json")
+            if found is None:
                 return []
+            data = json.loads(found.read_text(encoding="utf-8"))
         return [Release.from_data(r) for r in data.get("releases", [])]
+
+    @contextmanager
+    def _locked(self, environment: str) -> Iterator[None]:
+        """The environment's history to this process alone while it reads, changes and
+        writes it: two runs on one runner (two CI jobs) would otherwise each write the
+        history they read, and the later write would drop the other's release."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with (self.dir / f"{environment}.lock").open("a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)  # released when the file is closed
+            yield
 
     def save(self, release: Release) -> None:
         """Add ``release``, or replace the entry with its id."""
+        with self._locked(release.environment):
+            self._save(release)
+
+    def _save(self, release: Release) -> None:
         history = [r for r in self.history(release.environment) if r.id != release.id]
         ordered = sorted([*history, release], key=lambda r: (r.started, r.id))
-        self.dir.mkdir(parents=True, exist_ok=True)
         path = self.path(release.environment)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         doc = {"environment": release.environment, "releases": [r.as_data() for r in ordered]}

@@ -25,7 +25,6 @@ from typing import Any
 import anyio
 
 from pipeline.config.model import DeployStage, Health
-from pipeline.model.aliases import resolve_alias
 from pipeline.model.errors import SlipwayError
 from pipeline.model.joblog import JobLog
 from pipeline.model.outcome import JobOutcome, JobStatus
@@ -76,10 +75,7 @@ class _Job:
         port = port or self.stage.port
         if port is None:
             raise SlipwayError(f"stage {self.stage.name}: a docker deploy needs `port:`")
-        aliases = self.ctx.run.config.model.images.aliases
-        return Environment(
-            name=self.stage.environment, port=port, proxy_image=resolve_alias(PROXY_IMAGE, aliases)
-        )
+        return Environment(name=self.stage.environment, port=port, proxy_image=PROXY_IMAGE)
 
     # -- which images -------------------------------------------------------
 
@@ -142,11 +138,10 @@ class _Job:
 
     def rollout(self) -> Rollout:
         config, stage = self.ctx.run.config, self.stage
-        aliases = config.model.images.aliases
         services = tuple(
             Service(
                 name=name,
-                image=resolve_alias(config.model.services[name].image, aliases),
+                image=config.model.services[name].image,  # the host applies the aliases
                 env=dict(config.model.services[name].env),
                 command=tuple(config.model.services[name].command),
             )
@@ -167,11 +162,15 @@ class _Job:
             line=self.log.line,
         )
 
+    def docker_host(self) -> DockerHost:
+        """The Docker host, choosing images by the config's aliases (said in this job's log)."""
+        return DockerHost(aliases=self.ctx.run.config.model.images.aliases, say=self.say)
+
     async def docker_activate(
         self, env: Environment, release: Release, ref: str, digest: str, container_port: int
     ) -> Step:
         """Start ``ref`` beside the live release, check it, switch, drain, stop the old one."""
-        host = await anyio.to_thread.run_sync(DockerHost)
+        host = await anyio.to_thread.run_sync(self.docker_host)
         try:
             return await activate(
                 host,
@@ -222,7 +221,7 @@ class _Job:
         if good.target == "docker":
             env = self.environment(int(good.extra.get("port") or 0) or None)
             info = next(iter(good.images.values()))
-            host = await anyio.to_thread.run_sync(DockerHost)
+            host = await anyio.to_thread.run_sync(self.docker_host)
             try:
                 live = await anyio.to_thread.run_sync(host.upstream, env)
                 wanted = good.container or ""

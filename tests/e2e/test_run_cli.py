@@ -133,15 +133,17 @@ def test_sigint_during_a_job_cleans_up_and_exits_130(client: docker.DockerClient
     proc = slipway(project, "run", "--only", "slow", "--report-dir", "out", "--engine", "docker")
     deadline = time.monotonic() + 120
     running: list[docker.models.containers.Container] = []
-    while time.monotonic() < deadline and not running:
-        running = [
+    log = project / "out" / "logs" / "slow.log"
+    # Polled with a deadline: the job's container is up and its command has started.
+    while time.monotonic() < deadline and not (running and log.is_file() and "$ sleep 60" in log.read_text()):
+        running = running or [
             c for c in client.containers.list(filters={"label": LABEL_RUN})
             if c.labels.get("dev.slipway.pid") == str(proc.pid)
         ]
-        time.sleep(0.3)
+        time.sleep(0.1)
     assert running, "the job's container never started"
+    assert "$ sleep 60" in log.read_text(), "the job's command never started"
     run_id = running[0].labels[LABEL_RUN]
-    time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err

@@ -3,19 +3,20 @@ a fresh run id per test, and a check that a run left nothing behind."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import docker
 import pytest
+from pgserver import server  # noqa: F401  (a real PostgreSQL for the plugin's tests)
 
 from pipeline.engines.base import LABEL_RUN, RunContext
 from pipeline.engines.docker import DockerEngine
 from pipeline.engines.docker.errors import connect
 from pipeline.model.aliases import DEFAULT_ALIASES
 from pipeline.model.errors import SlipwayError
+from tests.integration.parts import missing_part
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -23,14 +24,6 @@ CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def missing_part(reason: str) -> None:
-    """Skip on a developer's machine that lacks a real part; fail in CI, where
-    .ci/run sets everything up, so a broken setup can never pass as skipped."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: .ci/run should have provided it)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from pipeline.model.aliases import DEFAULT_ALIASES
 from pipeline.model.errors import SlipwayError
 from pipeline.model.secrets import Redactor
 from pipeline.model.spec import ContainerSpec, ImageBuild
-from tests.integration.conftest import missing_part
+from tests.integration.parts import missing_part
 
 START = "python -m pipeline engine dagger --start (scripts/setup-machine runs it)"
 # The example's registry on the runner, which the engine reaches as localhost:5000 too.

@@ -345,7 +345,7 @@ def test_describe_runs_nothing(docker_client: docker.DockerClient) -> None:
     assert isinstance(eng, Engine)
     lines = eng.describe(spec)
     text = "\n".join(lines)
-    assert "slipway/python:3.11 (alias of python:3.11-slim)" in text
+    assert "slipway/python:3.11 (alias of python:3.11-slim: used when present locally" in text
     assert "--network-alias db" in text
     assert "volume slipway-cache-pip -> /root/.cache/pip [locked]" in text
     assert "put_archive /src -> /app exclude=['.git']" in text

@@ -105,8 +105,11 @@ def test_switch_loses_no_request_and_broken_release_is_rolled_back(project: tupl
     poller.start()
     try:
         code, report = run(path, "2")
+        # A few requests after the switch (polled with a deadline), so the last one is version 2.
+        seen, deadline = len(results), time.monotonic() + 30
+        while len(results) < seen + 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
-        time.sleep(0.5)
         stop.set()
         poller.join()
     assert code == 0

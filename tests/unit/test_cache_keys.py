@@ -232,4 +232,5 @@ def test_fast_on_a_few_thousand_files(tmp_path: Path) -> None:
     files = input_files(["src/**/*.py", "*.lock"], tmp_path)
     elapsed = time.perf_counter() - start
     assert len(files) == 3000
-    assert elapsed < 3.0, f"hashing 3000 files took {elapsed:.2f}s"
+    # An order of magnitude (seconds, not minutes); the figure is bench/wallclock_bench.py's.
+    assert elapsed < 30, f"hashing 3000 files took {elapsed:.2f}s"

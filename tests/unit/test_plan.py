@@ -129,3 +129,24 @@ def test_jobs_help_says_the_default_the_run_uses() -> None:
     run = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
     (jobs,) = [p for p in run.params if "--jobs" in p.opts]
     assert "the CPU count, at least 4" in jobs.help
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["images", "bootstrap", "--bogus"],
+        ["run", "--jobs", "many"],
+        ["plan", "unexpected-extra-argument"],
+        [],  # no command: typer prints the help, as a usage error
+    ],
+)
+def test_bad_usage_is_typers_usage_error_with_exit_2_not_an_internal_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # typer >= 0.2x raises its own (vendored click) exceptions in non-standalone mode;
+    # main() used to catch click's and called these "internal error", exit 1.
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    text = captured.err + captured.out
+    assert "internal error" not in text
+    assert "Usage:" in text

@@ -18,6 +18,7 @@ from pipeline.commands.reproduce import find_job
 from pipeline.config import load_config
 from pipeline.engines.base import RunContext, RunResult
 from pipeline.engines.docker import DockerEngine
+from pipeline.engines.docker.job import cpu_limits
 from pipeline.model.errors import UsageError
 from pipeline.model.outcome import JobStatus
 from pipeline.model.secrets import Redactor
@@ -74,7 +75,8 @@ def job_ctx(run: PipelineRun, name: str) -> JobContext:
 
 def test_pytest_args_put_ours_after_the_projects(run: PipelineRun) -> None:
     args = container.pytest_args(job_ctx(run, "unit"), workers=3, select=["tests/unit"])
-    assert args[:5] == ["tests/unit", "-p", "slipway_pytest_plugin", "-p", "no:cacheprovider"]
+    assert args[:7] == ["tests/unit", "-p", "slipway_pytest_plugin", "-p", "slipway_pytest_phases",
+                        "-p", "no:cacheprovider"]
     assert args[args.index("-n") + 1] == "3" and args[args.index("--dist") + 1] == "worksteal"
     assert args[args.index("-m") + 1] == "not slow"
     assert args[args.index("--reruns") + 1] == "2"
@@ -92,11 +94,22 @@ def test_collection_keeps_selection_only(run: PipelineRun) -> None:
     assert "-m" in kept and "not slow" in kept and "tests/unit" in kept
 
 
-def test_cpu_limits_add_up_to_the_cores_and_workers_have_a_floor(run: PipelineRun) -> None:
+def test_cpu_weights_add_up_to_the_cores_and_workers_have_a_floor(run: PipelineRun) -> None:
     results = {j.name: container.budget(run.for_job(j)) for j in run.jobs}
     assert set(results) == {"unit", "db-1of2", "db-2of2"}
-    assert sum(limit or 0 for _, limit in results.values()) == pytest.approx(4, abs=0.05)
+    assert sum(weight or 0 for _, weight in results.values()) == pytest.approx(4, abs=0.05)
     assert all(workers >= container.MIN_WORKERS for workers, _ in results.values())
+
+
+def test_the_cpu_share_is_a_weight_never_a_cap(run: PipelineRun) -> None:
+    # A cap (nano_cpus) outlives the work it was sized for: when the unit group ends,
+    # its share sat idle while the others stayed capped. A weight (cpu_shares) does not.
+    specs = [container.spec(run.for_job(j), image="img", select=["tests"]) for j in run.jobs]
+    assert all(s.limits.cpus is None for s in specs)
+    weights = [s.limits.cpu_weight for s in specs]
+    assert all(w is not None and w > 0 for w in weights)
+    shares = [cpu_limits(s) for s in specs]
+    assert all("nano_cpus" not in x and x["cpu_shares"] >= 512 for x in shares)
 
 
 def test_database_env_names_the_service_and_a_per_job_database(run: PipelineRun) -> None:
@@ -128,9 +141,14 @@ def test_long_job_names_never_share_a_database(run: PipelineRun) -> None:
 
 def test_spec_copies_plugin_exports_outputs_and_binds_services(run: PipelineRun) -> None:
     spec = container.spec(job_ctx(run, "db-1of2"), image="img:1", select=["tests/db"])
-    assert [f.dest for f in spec.files] == ["/slipway/slipway_pytest_plugin.py", "/slipway/slipway_pytest_db.py"]
+    dests = [f.dest for f in spec.files]
+    assert dests[:2] == ["/slipway/slipway_pytest_plugin.py", "/slipway/slipway_pytest_db.py"]
+    # Every module the plugin imports is copied beside it.
+    assert {Path(d).stem for d in dests} == set(container.PLUGIN_MODULES.values())
+    assert all((container.TESTING / name).is_file() for name in container.PLUGIN_MODULES)
     assert spec.outputs == ("/slipway/out",)
     assert [s.name for s in spec.services] == ["db"]
+    assert spec.services[0].shared  # one PostgreSQL server per run, a database per job
     assert dict(spec.env)["PYTHONPATH"] == "/slipway"
     assert spec.workdir == "/src"
 
@@ -164,6 +182,8 @@ def test_read_results_names_failures_and_honours_quarantine(run: PipelineRun, tm
     assert outcome.detail == "1 failed: tests/unit/test_a.py::test_real_failure"
     assert outcome.data["failures"] == [{
         "test": "tests/unit/test_a.py::test_real_failure",
+        "outcome": "failed",
+        "cause": "",  # the plugin was not loaded in this run
         "reproduce": "python -m pipeline reproduce tests/unit/test_a.py::test_real_failure --job unit",
     }]
     assert outcome.data["quarantined"] == ["tests/unit/test_a.py::test_flaky_thing"]
@@ -244,7 +264,7 @@ def test_merge_reports_of_a_matrix(tmp_path: Path) -> None:
         merge_reports([], tmp_path / "x")
 
 
-def test_cache_view_ignores_worker_count_and_cpu_limit(run: PipelineRun) -> None:
+def test_cache_view_ignores_worker_count_and_cpu_weight(run: PipelineRun) -> None:
     ctx = job_ctx(run, "unit")
     busy = dc_replace(run, options=RunOptions(total_cpus=16))
     assert stage.specs(ctx) != stage.specs(busy.for_job(ctx.job))  # the budget differs...
@@ -283,9 +303,13 @@ class _RecordingEngine:
 
     def __init__(self) -> None:
         self.ran: list[ContainerSpec] = []
+        self.prepared: list[ContainerSpec] = []
 
     async def image_digest(self, ref: str) -> str | None:
         return "sha256:" + "1" * 64
+
+    async def prepare_services(self, spec: ContainerSpec, *, log_path: Path) -> None:
+        self.prepared.append(spec)
 
     async def run(self, spec: ContainerSpec, *, log_path: Path, output_dir: Path) -> RunResult:
         self.ran.append(spec)
@@ -300,14 +324,25 @@ async def test_a_lone_running_group_gets_every_core(run: PipelineRun) -> None:
     alone = dc_replace(run, engine=engine)  # type: ignore[arg-type]
     alone.state.cache_probe = _CachedExcept("unit")
     outcome = await stage.run(alone.for_job(job_ctx(alone, "unit").job))
-    assert outcome.data["cpu_limit"] is None
+    assert outcome.data["cpu_weight"] is None
     assert outcome.data["workers"] == run.options.total_cpus
     (spec,) = engine.ran
-    assert spec.limits.cpus is None
+    assert spec.limits.cpus is None and spec.limits.cpu_weight is None
     argv = spec.commands[-1]
     assert argv[argv.index("-n") + 1] == str(run.options.total_cpus)
     # Nothing cached: the three groups share the cores as before.
     assert container.budget(job_ctx(run, "unit"))[1] is not None
+
+
+@pytest.mark.anyio
+async def test_the_shared_database_is_started_before_the_job_needs_it(run: PipelineRun) -> None:
+    engine = _RecordingEngine()
+    early = dc_replace(run, engine=engine)  # type: ignore[arg-type]
+    await stage._services_early(job_ctx(early, "db-1of2"))
+    (spec,) = engine.prepared
+    assert [(s.name, s.shared) for s in spec.services] == [("db", True)]
+    await stage._services_early(job_ctx(early, "unit"))  # no service: nothing to start
+    assert len(engine.prepared) == 1
 
 
 @pytest.fixture

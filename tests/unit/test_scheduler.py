@@ -43,10 +43,19 @@ class FakeRunner:
 
 
 def test_independent_jobs_overlap_in_time() -> None:
-    runner = FakeRunner(sleep=0.3)
+    # Each job waits until both have started: run one after the other, they never would.
+    started = {"n": 0}
+    both = anyio.Event()
+
+    async def runner(j: Job) -> JobOutcome:
+        started["n"] += 1
+        if started["n"] == 2:
+            both.set()
+        with anyio.fail_after(60):
+            await both.wait()
+        return JobOutcome(status=JobStatus.SUCCESS)
+
     result = anyio.run(lambda: run_plan(Plan(jobs=(job("a"), job("b"))), runner, max_parallel=2))
-    (a0, a1), (b0, b1) = runner.spans["a"], runner.spans["b"]
-    assert a0 < b1 and b0 < a1, "a and b should run at the same time"
     assert result.status is RunStatus.SUCCESS
     ra, rb = result.records
     assert ra.started and rb.started and ra.finished and rb.finished
@@ -87,25 +96,43 @@ def test_fail_fast_cancels_running_jobs() -> None:
                 return JobOutcome(status=JobStatus.FAILED, detail="boom")
             return await super().__call__(j)
 
-    runner = Mixed(sleep=5.0)
-    t0 = time.monotonic()
+    # "slow" would succeed after a minute; cancelled, it ends skipped (no wall-clock bound needed).
+    runner = Mixed(sleep=60.0)
     plan = Plan(jobs=(job("quick-fail"), job("slow"), job("later", "slow")))
     result = anyio.run(lambda: run_plan(plan, runner, max_parallel=3, fail_fast=True))
-    assert time.monotonic() - t0 < 2.0
     by = {r.job.name: r for r in result.records}
     assert by["quick-fail"].status is JobStatus.FAILED
     assert by["slow"].status is JobStatus.SKIPPED and by["slow"].detail == "cancelled"
     assert by["later"].status is JobStatus.SKIPPED
     assert "slow" in runner.cleaned  # cleanup ran although the job was cancelled
+    assert "slow" not in runner.spans  # it never got to finish its work
     assert result.status is RunStatus.FAILED
 
 
+class StartedRunner(FakeRunner):
+    """A FakeRunner that says when ``expected`` jobs are running."""
+
+    def __init__(self, expected: int, sleep: float) -> None:
+        super().__init__(sleep=sleep)
+        self.running = 0
+        self.expected = expected
+        self.all_started = anyio.Event()
+
+    async def __call__(self, j: Job) -> JobOutcome:
+        self.running += 1
+        if self.running == self.expected:
+            self.all_started.set()
+        return await super().__call__(j)
+
+
 def test_sigint_cancels_waits_for_cleanup_and_ends_interrupted() -> None:
-    runner = FakeRunner(sleep=10.0)
+    # The jobs would succeed after a minute: interrupted, they end skipped, cleaned up.
+    runner = StartedRunner(expected=2, sleep=60.0)
 
     async def main() -> object:
         async def interrupt() -> None:
-            await anyio.sleep(0.3)
+            with anyio.fail_after(60):
+                await runner.all_started.wait()
             os.kill(os.getpid(), signal.SIGINT)
 
         async with anyio.create_task_group() as tg:
@@ -113,11 +140,10 @@ def test_sigint_cancels_waits_for_cleanup_and_ends_interrupted() -> None:
             result = await run_plan(Plan(jobs=(job("a"), job("b"), job("c", "a"))), runner, max_parallel=2)
         return result
 
-    t0 = time.monotonic()
     result = anyio.run(main)
-    assert time.monotonic() - t0 < 3.0
     assert result.status is RunStatus.INTERRUPTED  # type: ignore[attr-defined]
     assert sorted(runner.cleaned) == ["a", "b"]
+    assert runner.spans == {}  # neither finished its work
     details = {r.job.name: (r.status, r.detail) for r in result.records}  # type: ignore[attr-defined]
     assert details["a"] == (JobStatus.SKIPPED, "interrupted")
     assert details["c"][0] is JobStatus.SKIPPED
@@ -171,3 +197,13 @@ def test_an_unreachable_engine_stops_the_run() -> None:
 def test_max_parallel_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         anyio.run(lambda: run_plan(Plan(jobs=()), FakeRunner(), max_parallel=0))
+
+
+def test_a_signal_before_the_jobs_start_ends_the_run_interrupted() -> None:
+    """A ^C while the run prepares (cache volumes): no job runs, all skipped 'interrupted'."""
+    runner = FakeRunner(sleep=60.0)
+    plan = Plan(jobs=(job("a"), job("b", "a")))
+    result = anyio.run(lambda: run_plan(plan, runner, max_parallel=2, interrupted=True))
+    assert result.status is RunStatus.INTERRUPTED
+    assert runner.spans == {}
+    assert [(r.status, r.detail) for r in result.records] == [(JobStatus.SKIPPED, "interrupted")] * 2

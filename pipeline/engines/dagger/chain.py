@@ -157,7 +157,9 @@ def service(svc: ServiceSpec, setting: Setting, *, owner: str = "") -> dagger.Se
 
     ``owner`` (the job's name) makes each job's service its own instance: Dagger runs
     one instance per identical service in a session, and a job that stops its services
-    must not stop another job's.
+    must not stop another job's. A shared service (``ServiceSpec.shared``) is given no
+    owner, so every job of the run that describes the same service binds one instance;
+    no job stops it (``services.start_services``), the session's end does.
     """
     ctr = service_container(svc, setting)
     if owner:
@@ -222,7 +224,10 @@ def job_chain(spec: ContainerSpec, setting: Setting, *, secrets: Mapping[str, st
         ctr = with_cache(ctr, cache, nonce)
     bound: list[tuple[ServiceSpec, dagger.Service]] = []
     for svc_spec in spec.services:
-        svc = service(svc_spec, setting, owner=spec.name)
+        # A shared service has no owner: Dagger runs one instance for identical services
+        # in a session, which is the run's one shared instance (as on the Docker engine).
+        owner = "" if svc_spec.shared else spec.name
+        svc = service(svc_spec, setting, owner=owner)
         bound.append((svc_spec, svc))
         ctr = ctr.with_service_binding(svc_spec.name, svc)
     for mount in spec.directories:

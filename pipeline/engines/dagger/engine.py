@@ -9,8 +9,11 @@ decides what is reused. Image builds keep Dagger's cache.
 
 Not here: a lookup of an image by tag (Dagger addresses what it built by ID;
 ``image_digest`` answers None), cache volume archives and an interactive shell
-(``NotSupported``, naming ``--engine docker``). CPU and memory limits have no Dagger
-counterpart per container: ignored, and ``describe`` says so.
+(``NotSupported``, naming ``--engine docker``). CPU and memory limits and CPU weights
+have no Dagger counterpart per container: ignored, and ``describe`` says so (raising
+``NotSupported`` would fail every pytest job, whose stage always sets a CPU weight, for a
+scheduling hint). A shared service is the session's one instance (``chain.service``):
+no job stops it, closing the session does; ``prepare_services`` has nothing to do.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from pipeline.model.errors import EngineJobError, NotSupported
 from pipeline.model.joblog import JobLog
 from pipeline.model.secrets import MASK, resolve
 from pipeline.model.spec import ContainerSpec, Credentials, ImageBuild
+from pipeline.model.timing import PhaseClock
 
 NONCE_PLACEHOLDER = "<unique per run>"
 
@@ -104,6 +108,12 @@ class DaggerEngine:
                 "# services: image pulled first, then started (start) and probed before the first "
                 "command, stopped after the last"
             )
+        shared = [svc_spec.name for svc_spec, _ in chain.services if svc_spec.shared]
+        if shared:
+            lines.append(
+                f"# shared {', '.join(shared)}: no owner, one instance for the run's jobs, "
+                "never stopped by a job (the session's end stops it)"
+            )
         if len(spec.commands) > 1:
             lines.append("# each with_exec is evaluated (exit_code) before the next: the first failure stops")
         lines.append(f"# {NONCE_PLACEHOLDER}: a nonce per run, so Dagger never replays an earlier result")
@@ -112,9 +122,11 @@ class DaggerEngine:
                 "# then, also after a failure: "
                 + ", ".join(f"directory|file({o!r}).export(...)" for o in spec.outputs)
             )
-        if spec.limits.cpus is not None or spec.limits.memory_bytes is not None:
+        limits = spec.limits
+        if limits.cpus is not None or limits.memory_bytes is not None or limits.cpu_weight is not None:
+            weight = f" cpu_weight={limits.cpu_weight}" if limits.cpu_weight is not None else ""
             lines.append(
-                f"# limits cpus={spec.limits.cpus} memory_bytes={spec.limits.memory_bytes} "
+                f"# limits cpus={limits.cpus} memory_bytes={limits.memory_bytes}{weight} "
                 "not applied: Dagger has no per-container CPU or memory limits"
             )
         return lines
@@ -127,23 +139,38 @@ class DaggerEngine:
         started = time.monotonic()
         nonce = uuid.uuid4().hex
         chain = job_chain(spec, self._setting, secrets=secrets, nonce=nonce)
+        clock = PhaseClock()
         with JobLog(log_path, self._context.redactor) as log:
-            exit_code, outputs = await self._run_logged(spec, chain, nonce, log, output_dir)
+            exit_code, outputs = await self._run_logged(spec, chain, nonce, log, output_dir, clock)
         return RunResult(
-            exit_code=exit_code, log_path=log_path, duration_s=time.monotonic() - started, outputs=outputs
+            exit_code=exit_code,
+            log_path=log_path,
+            duration_s=time.monotonic() - started,
+            outputs=outputs,
+            phases=dict(clock.phases),
         )
 
     async def _run_logged(
-        self, spec: ContainerSpec, chain: Chain, nonce: str, log: JobLog, output_dir: Path
+        self, spec: ContainerSpec, chain: Chain, nonce: str, log: JobLog, output_dir: Path, clock: PhaseClock
     ) -> tuple[int, dict[str, Path]]:
+        """The job, timed by phase: services, commands, export, cleanup (stopping services).
+
+        Dagger evaluates the chain lazily, so "commands" also holds the job image's pull
+        or build and the source upload (the first command forces them), and no
+        command_start/command_end marks are given: they would charge that to the command.
+        """
         running: list[dagger.Service] = []
         try:
-            if not await start_services(chain, self._setting, nonce, log, running):
+            with clock.phase("services"):
+                ready = await start_services(chain, self._setting, nonce, log, running)
+            if not ready:
                 return EXIT_SERVICE_NOT_READY, {}
-            ran = await run_commands(chain.container, spec, log)
+            with clock.phase("commands"):
+                ran = await run_commands(chain.container, spec, log)
             outputs = {}
             if ran.container is not None and spec.outputs:
-                outputs = await export_outputs(ran.container, spec, output_dir, log)
+                with clock.phase("export"):
+                    outputs = await export_outputs(ran.container, spec, output_dir, log)
             return ran.exit_code, outputs
         except DaggerJobFailed as exc:
             # The job's own image could not be had (a Dockerfile that fails, an image that
@@ -153,7 +180,12 @@ class DaggerEngine:
             log.engine(f"error: {exc}")
             raise
         finally:
-            await stop_services(running)
+            with clock.phase("cleanup"):
+                await stop_services(running)
+
+    async def prepare_services(self, spec: ContainerSpec, *, log_path: Path) -> None:
+        """Nothing ahead of time: Dagger starts a service when the first job binds it, and
+        runs one instance for identical (shared) services (``chain.service``)."""
 
     async def build_image(self, build: ImageBuild, *, log_path: Path) -> str:
         """Build with ``docker_build``; returns a ref that later specs (on this engine) can name."""

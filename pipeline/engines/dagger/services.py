@@ -9,7 +9,9 @@
   with exit code 125 (``docker run``'s "could not start", as on the Docker engine), and
   the job's log says which service and why.
 - Services are stopped after the job, each within a timeout, also on cancellation; the
-  session's end stops whatever is left anyway.
+  session's end stops whatever is left anyway. A shared service (``ServiceSpec.shared``,
+  one instance per run: ``chain.service``) is left running for the run's other jobs:
+  the session's end stops it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ async def start_services(
     chain: Chain, setting: Setting, nonce: str, log: JobLog, started: list[dagger.Service]
 ) -> bool:
     """Start and probe each service of the job; False (with the reason logged) if one is
-    not ready. ``started`` collects what to stop, also when this is cancelled."""
+    not ready. ``started`` collects what to stop, also when this is cancelled (never a
+    shared service: other jobs of the run use the same instance)."""
     for svc_spec, svc in chain.services:
         name = svc_spec.name
         ready = svc_spec.readiness or Readiness()
@@ -62,7 +65,8 @@ async def start_services(
             with anyio.fail_after(ready.timeout_s):
                 async with dagger_errors(f"start service {name}"):
                     await svc.start()
-            started.append(svc)
+            if not svc_spec.shared:
+                started.append(svc)
         except TimeoutError:
             log.engine(f"service {name} did not start within {ready.timeout_s:.0f}s")
             return False

@@ -29,12 +29,13 @@ from pipeline.engines.docker import describe as describing
 from pipeline.engines.docker import job as one_job
 from pipeline.engines.docker.errors import call, call_long, connect
 from pipeline.engines.docker.publish import push
+from pipeline.engines.docker.shared import Shared
 from pipeline.engines.docker.volumes import slug
-from pipeline.model.aliases import resolve_alias
-from pipeline.model.errors import EngineJobError
+from pipeline.model.errors import EngineJobError, SlipwayError
 from pipeline.model.joblog import JobLog
 from pipeline.model.secrets import resolve
 from pipeline.model.spec import ContainerSpec, Credentials, ImageBuild
+from pipeline.model.timing import PhaseClock
 
 SHELL_KEEP_ALIVE = ("sleep", "86400")
 SHELL_START_TIMEOUT_S = 300
@@ -55,10 +56,13 @@ class DockerEngine:
     ) -> None:
         self._ctx = ctx
         self._aliases = dict(aliases or {})
+        # The alias policy, decided once per name for the whole run and said on the console.
+        self._images = images.ImageResolver(self._aliases, announce=ctx.announce)
         self._ca_bundle = ca_bundle
         self._client = client
         self._network: str | None = None
         self._network_lock = anyio.Lock()
+        self._shared = Shared()  # the run's shared services and source snapshots
         self._connect_lock = anyio.Lock()
         self._labels = {
             LABEL_RUN: ctx.run_id,
@@ -79,8 +83,9 @@ class DockerEngine:
             api=await self._api(),
             run_id=self._ctx.run_id,
             labels=self._labels,
-            aliases=self._aliases,
+            images=self._images,
             ca_bundle=self._ca_bundle,
+            shared=self._shared,
         )
 
     # -- the Protocol ---------------------------------------------------------
@@ -101,6 +106,7 @@ class DockerEngine:
         self._ctx.redactor.add(secrets.values())
         setup = await self._setup()
         made = one_job.Made()
+        clock = PhaseClock()
         with JobLog(log_path, self._ctx.redactor) as log:
             async with AsyncExitStack() as held:  # cache locks, released after cleanup
                 try:
@@ -113,26 +119,46 @@ class DockerEngine:
                         held=held,
                         made=made,
                         output_dir=output_dir,
+                        clock=clock,
                         on_started=on_started,
                     )
                 finally:
-                    with anyio.CancelScope(shield=True):
+                    with anyio.CancelScope(shield=True), clock.phase("cleanup"):
                         await one_job.cleanup(setup.api, made)
         return RunResult(
-            exit_code=code, log_path=log_path, duration_s=time.monotonic() - start, outputs=outputs
+            exit_code=code,
+            log_path=log_path,
+            duration_s=time.monotonic() - start,
+            outputs=outputs,
+            phases=dict(clock.phases),
+            marks=dict(clock.marks),
         )
+
+    async def prepare_services(self, spec: ContainerSpec, *, log_path: Path) -> None:
+        shared = [s for s in spec.services if s.shared]
+        if not shared:
+            return
+        setup = await self._setup()
+        with JobLog(log_path, self._ctx.redactor) as log:
+            for svc in shared:
+                try:
+                    await self._shared.service(setup, svc, spec.name, log)
+                except SlipwayError as exc:  # the job that needs it says so when it runs
+                    log.engine(f"service {svc.name} could not be started ahead of the job: {exc}")
 
     async def build_image(self, build: ImageBuild, *, log_path: Path) -> str:
         api = await self._api()
         with JobLog(log_path, self._ctx.redactor) as log:
             return await call_long(
-                "build an image", docker_build.build, api, build, self._aliases, self._ctx.run_id, log
+                "build an image", docker_build.build, api, build, self._images, self._ctx.run_id, log
             )
 
     async def image_digest(self, ref: str) -> str | None:
-        """The local image id of ``ref`` (after aliases), or None when it is not here yet."""
+        """The local image id of what runs for ``ref`` (the alias policy's choice among the
+        images already here), or None when none is here yet: a lookup never pulls."""
         api = await self._api()
-        return await call("inspect an image", images.image_id, api, resolve_alias(ref, self._aliases))
+        local = await call("inspect an image", self._images.peek, api, ref)
+        return None if local is None else await call("inspect an image", images.image_id, api, local)
 
     async def publish(
         self, built: str, dest: str, *, credentials: Credentials | None, log_path: Path
@@ -210,6 +236,7 @@ class DockerEngine:
         api = self._client.api
         filters = {"label": [f"{k}={v}" for k, v in self._labels.items() if k != LABEL_HOST]}
         with anyio.CancelScope(shield=True):
+            await self._shared.aclose(api)
             for c in await call("list containers", api.containers, all=True, filters=filters):
                 await one_job.quietly(
                     call("remove a container", api.remove_container, c["Id"], force=True, v=False)

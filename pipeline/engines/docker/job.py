@@ -1,40 +1,42 @@
 """One job on the Docker engine: what a spec becomes, in order, and its cleanup.
 
 For a job with services, a job network on which each service answers to its own
-name (so two jobs may both have a ``postgres``); cache volumes; the job container
-(kept alive by ``sleep``), with directories, files and the CA bundle copied in
-as tar streams; each command exec'd in turn, its output streamed to the log;
-outputs exported; then everything the job made is removed, also on failure and
-cancellation (the engine shields the cleanup).
+name (so two jobs may both have a ``postgres``); a shared service (``shared.py``)
+is the run's one instance instead, on its own network the job joins. Cache
+volumes; the job container (kept alive by ``sleep``), started from the run's source
+snapshot when the spec copies directories (made once per run, ``shared.py``), with
+the single files and the CA bundle copied in as tar streams; each command exec'd in
+turn, its output streamed to the log; outputs exported; then everything the job
+made is removed, also on failure and cancellation (the engine shields the cleanup).
+Each phase is timed (``PhaseClock``) for the report.
 """
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import anyio
 import docker.errors
 from docker import APIClient
 
-from pipeline.engines.base import LABEL_JOB, LABEL_SERVICE
-from pipeline.engines.docker import build as docker_build
+from pipeline.engines.base import LABEL_SERVICE
 from pipeline.engines.docker.errors import call, call_long
 from pipeline.engines.docker.execs import exec_stream
-from pipeline.engines.docker.images import ensure_image
 from pipeline.engines.docker.services import wait_ready
-from pipeline.engines.docker.tar import directory_tar, extract_output, file_tar
+from pipeline.engines.docker.setup import Made, Setup, endpoints, put_ca, quietly, resolve_image
+from pipeline.engines.docker.tar import extract_output, file_tar
 from pipeline.engines.docker.volumes import LABEL_CACHE, host_lock, slug, volume_name
-from pipeline.model.ca import CA_PATH, ca_env
 from pipeline.model.errors import ImageBuildFailed, SlipwayError
 from pipeline.model.joblog import JobLog, LineSplitter
-from pipeline.model.spec import ContainerSpec, Image, ImageBuild, ServiceSpec, Sharing
+from pipeline.model.spec import ContainerSpec, ServiceSpec, Sharing
+from pipeline.model.timing import PhaseClock
+
+__all__ = ["KEEP_ALIVE", "Made", "Setup", "cleanup", "quietly", "run_job"]
 
 # sleep, not the image's command: the job's commands are exec'd one by one.
 KEEP_ALIVE = ["sleep", "2147483647"]
@@ -42,45 +44,10 @@ KEEP_ALIVE = ["sleep", "2147483647"]
 # "could not start"): no command ran.
 EXIT_SERVICE_NOT_READY = 125
 EXIT_BUILD_FAILED = 125
+CPU_SHARES_PER_CPU = 1024  # Docker's default weight, one CPU's worth
+MIN_CPU_SHARES = 2  # the kernel's floor
 
 Started = Callable[[str], None]  # told the job container's id once it runs
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Setup:
-    """What every job of a run shares on this engine."""
-
-    api: APIClient
-    run_id: str
-    labels: Mapping[str, str]
-    aliases: Mapping[str, str]
-    ca_bundle: Path | None
-
-    def job_labels(self, job_name: str, **extra: str) -> dict[str, str]:
-        return {**self.labels, LABEL_JOB: job_name, **extra}
-
-    def container_env(self, spec: ContainerSpec) -> list[tuple[str, str]]:
-        return [*self.ca_env(), *spec.env]
-
-    def ca_env(self) -> tuple[tuple[str, str], ...]:
-        return ca_env() if self.ca_bundle else ()
-
-
-@dataclass(slots=True)
-class Made:
-    """What one job created, so its cleanup removes exactly that."""
-
-    containers: list[str] = field(default_factory=list)
-    networks: list[str] = field(default_factory=list)
-    volumes: list[str] = field(default_factory=list)
-
-
-async def resolve_image(setup: Setup, image: Image, log: JobLog) -> str:
-    if isinstance(image, ImageBuild):
-        return await call_long(
-            "build an image", docker_build.build, setup.api, image, setup.aliases, setup.run_id, log
-        )
-    return await call("find an image", ensure_image, setup.api, image.ref, setup.aliases, log)
 
 
 async def run_job(
@@ -93,60 +60,113 @@ async def run_job(
     held: AsyncExitStack,
     made: Made,
     output_dir: Path,
+    clock: PhaseClock,
     on_started: Started | None = None,
 ) -> tuple[int, dict[str, Path]]:
     """(exit code, exported outputs) of the spec; the caller cleans ``made`` up."""
     api, job = setup.api, slug(spec.name)
     try:
-        ref = await resolve_image(setup, spec.image, log)
+        with clock.phase("image"):
+            ref = await resolve_image(setup, spec.image, log)
+        with clock.phase("services"):
+            networks = await _services(setup, spec=spec, job=job, run_net=run_net, log=log, made=made)
     except ImageBuildFailed as exc:
         log.engine(str(exc))
         return EXIT_BUILD_FAILED, {}
-    job_net = None
-    if spec.services:
-        job_net = f"{run_net}-{job}-{uuid.uuid4().hex[:6]}"
-        await call(
-            "create a network",
-            api.create_network,
-            job_net,
-            driver="bridge",
-            labels=setup.job_labels(spec.name),
-            check_duplicate=True,
-        )
-        made.networks.append(job_net)
-        try:
-            ready = await _start_services(setup, spec=spec, job=job, job_net=job_net, log=log, made=made)
-        except ImageBuildFailed as exc:
-            log.engine(str(exc))
-            return EXIT_BUILD_FAILED, {}
-        if not ready:
-            log.engine("not running the job's commands: a service is not ready")
-            return EXIT_SERVICE_NOT_READY, {}
-    binds = await _cache_volumes(setup, spec, job, held, made)
-    cid = await _create_job_container(setup, spec=spec, job=job, image=ref, run_net=run_net, binds=binds)
-    made.containers.append(cid)
-    if job_net:
-        await call("connect the job to its network", api.connect_container_to_network, cid, job_net)
-    await _copy_in(setup, cid, spec)
-    await call("start the job container", api.start, cid)
+    if networks is None:
+        log.engine("not running the job's commands: a service is not ready")
+        return EXIT_SERVICE_NOT_READY, {}
+    if spec.directories:
+        with clock.phase("source"):
+            ref = await setup.shared.snapshot(setup, ref, spec.directories, log)
+    with clock.phase("create"):
+        binds = await _cache_volumes(setup, spec, job, held, made)
+        cid = await _create_job_container(setup, spec=spec, job=job, image=ref, run_net=run_net, binds=binds)
+        made.containers.append(cid)
+        for net in networks:
+            await call("connect the job to its services", api.connect_container_to_network, cid, net)
+    with clock.phase("copy"):
+        await _copy_files(setup, cid, spec)
+    with clock.phase("start"):
+        await call("start the job container", api.start, cid)
     if on_started is not None:
         on_started(cid)
     code = 0
-    for argv in spec.commands:
-        code = await _exec(api, cid=cid, spec=spec, argv=argv, secrets=secrets, log=log)
-        if code != 0:
-            log.engine(f"command exited {code}: {shlex.join(argv)}; stopping here")
-            break
-    outputs = await _export(api, cid, spec.outputs, output_dir, log)
+    with clock.phase("commands"):
+        for argv in spec.commands:
+            clock.mark("command_start")
+            code = await _exec(api, cid=cid, spec=spec, argv=argv, secrets=secrets, log=log)
+            clock.mark("command_end")
+            if code != 0:
+                log.engine(f"command exited {code}: {shlex.join(argv)}; stopping here")
+                await _say_dead_services(api, made, log)
+                break
+    with clock.phase("export"):
+        outputs = await _export(api, cid, spec.outputs, output_dir, log)
     return code, outputs
 
 
+async def _say_dead_services(api: APIClient, made: Made, log: JobLog) -> None:
+    """A service that stopped under the job (killed, crashed, out of memory) is the
+    likelier cause of its failure than the job's own code: say which, and how."""
+    for cid in made.containers:
+        try:
+            info = await call("inspect a service", api.inspect_container, cid)
+        except SlipwayError:
+            continue  # gone already: nothing more to say than the command's exit
+        name = (info.get("Config", {}).get("Labels") or {}).get(LABEL_SERVICE)
+        state = info.get("State", {})
+        if name and not state.get("Running", True):
+            code = state.get("ExitCode")
+            how = "killed by the OOM killer" if state.get("OOMKilled") else f"exit code {code}"
+            log.engine(f"service {name} stopped during the job ({how}); the job's failure is likely its")
+
+
+async def _services(
+    setup: Setup, *, spec: ContainerSpec, job: str, run_net: str, log: JobLog, made: Made
+) -> list[str] | None:
+    """The networks the job container joins for its services; None if one is not ready.
+
+    The run's shared services first (usually already started by ``prepare_services``),
+    then the job's own on a network of its own."""
+    networks: list[str] = []
+    for svc in (s for s in spec.services if s.shared):
+        got = await setup.shared.service(setup, svc, spec.name, log)
+        if not got.ready:
+            return None
+        networks.append(got.network)
+    own = [s for s in spec.services if not s.shared]
+    if not own:
+        return networks
+    job_net = f"{run_net}-{job}-{uuid.uuid4().hex[:6]}"
+    await call(
+        "create a network",
+        setup.api.create_network,
+        job_net,
+        driver="bridge",
+        labels=setup.job_labels(spec.name),
+        check_duplicate=True,
+    )
+    made.networks.append(job_net)
+    ready = await _start_services(
+        setup, services=own, spec=spec, job=job, job_net=job_net, log=log, made=made
+    )
+    return [*networks, job_net] if ready else None
+
+
 async def _start_services(
-    setup: Setup, *, spec: ContainerSpec, job: str, job_net: str, log: JobLog, made: Made
+    setup: Setup,
+    *,
+    services: list[ServiceSpec],
+    spec: ContainerSpec,
+    job: str,
+    job_net: str,
+    log: JobLog,
+    made: Made,
 ) -> bool:
     api = setup.api
     ids: list[tuple[ServiceSpec, str]] = []
-    for svc in spec.services:
+    for svc in services:
         ref = await resolve_image(setup, svc.image, log)
         env = dict([*setup.ca_env(), *svc.env])
         cid = (
@@ -163,7 +183,7 @@ async def _start_services(
             )
         )["Id"]
         made.containers.append(cid)
-        await _put_ca(setup, cid)
+        await put_ca(setup, cid)
         await call(f"start service {svc.name}", api.start, cid)
         log.engine(f"service {svc.name} started from {ref}")
         ids.append((svc, cid))
@@ -196,15 +216,23 @@ async def _cache_volumes(
     return binds
 
 
+def cpu_limits(spec: ContainerSpec) -> dict[str, Any]:
+    """docker-py's host_config keys for the spec's limits: a weight is ``cpu_shares``
+    (no cap: an idle core goes to whoever can use it), a cap is ``nano_cpus``."""
+    limits: dict[str, Any] = {}
+    if spec.limits.cpus:
+        limits["nano_cpus"] = int(spec.limits.cpus * 1e9)
+    if spec.limits.cpu_weight:
+        limits["cpu_shares"] = max(MIN_CPU_SHARES, round(spec.limits.cpu_weight * CPU_SHARES_PER_CPU))
+    if spec.limits.memory_bytes:
+        limits["mem_limit"] = spec.limits.memory_bytes
+    return limits
+
+
 async def _create_job_container(
     setup: Setup, *, spec: ContainerSpec, job: str, image: str, run_net: str, binds: list[str]
 ) -> str:
     api = setup.api
-    limits: dict[str, Any] = {}
-    if spec.limits.cpus:
-        limits["nano_cpus"] = int(spec.limits.cpus * 1e9)
-    if spec.limits.memory_bytes:
-        limits["mem_limit"] = spec.limits.memory_bytes
     created = await call(
         "create the job container",
         api.create_container,
@@ -216,29 +244,19 @@ async def _create_job_container(
         user=spec.user or "",
         name=f"slipway-{slug(setup.run_id)}-{job}-{uuid.uuid4().hex[:6]}",
         labels=setup.job_labels(spec.name),
-        host_config=api.create_host_config(binds=binds, network_mode=run_net, init=True, **limits),
+        host_config=api.create_host_config(binds=binds, network_mode=run_net, init=True, **cpu_limits(spec)),
         networking_config=endpoints(api, run_net, job),
     )
     return str(created["Id"])
 
 
-async def _put_ca(setup: Setup, cid: str) -> None:
-    if setup.ca_bundle:
-        data = file_tar(setup.ca_bundle, CA_PATH, mode=0o644)
-        with data:
-            await call("copy the CA bundle in", setup.api.put_archive, cid, "/", data)
-
-
-async def _copy_in(setup: Setup, cid: str, spec: ContainerSpec) -> None:
-    for d in spec.directories:
-        data = await anyio.to_thread.run_sync(directory_tar, d)
-        with data:
-            await call(f"copy {d.source} to {d.dest}", setup.api.put_archive, cid, "/", data)
+async def _copy_files(setup: Setup, cid: str, spec: ContainerSpec) -> None:
+    """The single files and the CA bundle (the directories are in the snapshot image)."""
     for f in spec.files:
         data = await anyio.to_thread.run_sync(file_tar, f.source, f.dest)
         with data:
             await call(f"copy {f.source} to {f.dest}", setup.api.put_archive, cid, "/", data)
-    await _put_ca(setup, cid)
+    await put_ca(setup, cid)
 
 
 async def _exec(
@@ -292,14 +310,3 @@ async def cleanup(api: APIClient, made: Made) -> None:
         await quietly(call("remove a network", api.remove_network, net))
     for vol in made.volumes:
         await quietly(call("remove a volume", api.remove_volume, vol, force=True))
-
-
-def endpoints(api: APIClient, network: str, alias: str) -> Any:
-    # The API takes {network: endpoint}; the type stubs only know a single endpoint.
-    return api.create_networking_config(cast(Any, {network: api.create_endpoint_config(aliases=[alias])}))
-
-
-async def quietly(aw: Awaitable[object]) -> None:
-    """Cleanup goes on past one failure (already gone, daemon hiccup): gc takes the rest."""
-    with contextlib.suppress(SlipwayError):
-        await aw

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import io
 import tarfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -27,7 +28,7 @@ from docker import APIClient
 
 from pipeline.engines.docker.errors import connect, docker_errors
 from pipeline.engines.docker.execs import exec_output
-from pipeline.engines.docker.images import image_exists, pull
+from pipeline.engines.docker.images import ImageResolver, image_exists, pull
 from pipeline.model.errors import SlipwayError
 
 LABEL_ENV = "dev.slipway.deploy.env"  # distinct from dev.slipway.run: gc must not take these
@@ -50,7 +51,7 @@ class DeployFailed(SlipwayError):
 class Environment:
     name: str
     port: int  # published on the host
-    proxy_image: str  # an image with python3 (the bootstrapped python image)
+    proxy_image: str  # an image with python3, as pipeline.yaml names it (aliases apply)
 
     @property
     def network(self) -> str:
@@ -72,9 +73,17 @@ def _proxy_hash() -> str:
 class DockerHost:
     """Blocking docker-py calls; the deploy stage runs them in a worker thread."""
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        aliases: Mapping[str, str] | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
         self._client = client or connect()
         self.api: APIClient = self._client.api
+        # The proxy's and the services' images go through the alias policy, as a job's do.
+        self.images = ImageResolver(aliases or {}, announce=say)
 
     def close(self) -> None:
         self._client.close()
@@ -109,7 +118,7 @@ class DockerHost:
                 init=True,
             )
             created = self.api.create_container(
-                env.proxy_image,
+                self.images.choose(self.api, env.proxy_image),
                 command=["python3", "-u", PROXY_PATH, "--listen", f"0.0.0.0:{PROXY_PORT}"],
                 name=env.proxy,
                 labels={**labels, LABEL_ROLE: "proxy", LABEL_PROXY_HASH: _proxy_hash()},
@@ -139,9 +148,8 @@ class DockerHost:
             if info is not None:
                 self.api.start(cname)
                 return True
-            self.ensure_image(image)
             created = self.api.create_container(
-                image,
+                self.images.choose(self.api, image),
                 name=cname,
                 command=command or None,
                 environment=environment,

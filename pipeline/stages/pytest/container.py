@@ -1,5 +1,5 @@
 """A pytest job's container: the pytest command line, the database variables, the
-plugin copied in, and the worker count and CPU limit from the run's core budget."""
+plugin copied in, and the worker count and CPU weight from the run's core budget."""
 
 from __future__ import annotations
 
@@ -7,30 +7,26 @@ import hashlib
 import json
 import re
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
-from pipeline.config.model import PytestStage
-from pipeline.model.paths import COPY_EXCLUDES
-from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, FileMount, ImageRef, Limits
+from pipeline.config.model import Database, Service
+from pipeline.model.spec import CacheMount, ContainerSpec, FileMount, ImageRef, Limits, ServiceSpec
 from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
+from pipeline.stages.pytest import impact
 from pipeline.stages.pytest.budget import budget_workers
+from pipeline.stages.pytest.layout import NODE_IDS_FILE, OUT_DIR, PLUGIN_DIR, TESTING, stage_of
+from pipeline.stages.pytest.sources import source_mount
 
-TESTING = Path(__file__).resolve().parents[2] / "testing"  # pipeline/testing, copied in
-PLUGIN_DIR = "/slipway"
-OUT_DIR = "/slipway/out"
-NODE_IDS_FILE = "/slipway/tests.txt"
+__all__ = ["NODE_IDS_FILE", "OUT_DIR", "PLUGIN_DIR", "TESTING", "spec", "stage_of"]
 # Below two workers xdist is a serial run with extra overhead, and a group whose
 # tests wait on PostgreSQL leaves its CPU idle while it waits; two per group is
-# the floor, and on Docker the CPU limits still add up to the machine's cores.
+# the floor, and on Docker the CPU weights still add up to the machine's cores.
 MIN_WORKERS = 2
 # PostgreSQL allows 63 bytes; the plugin appends "_template" or "_gw<N>".
 DB_NAME_MAX = 40
 DB_NAME_HASH = 8
-
-
-def stage_of(ctx: JobContext) -> PytestStage:
-    assert isinstance(ctx.stage, PytestStage)
-    return ctx.stage
 
 
 def workdir(ctx: JobContext) -> str:
@@ -41,12 +37,23 @@ def selection(ctx: JobContext) -> list[str]:
     return list(stage_of(ctx).paths)
 
 
+# pipeline/testing's modules -> the top-level modules they are in the container.
+PLUGIN_MODULES = {
+    "plugin.py": "slipway_pytest_plugin",  # loaded with -p
+    "databases.py": "slipway_pytest_db",
+    "sessiondb.py": "slipway_pytest_sessiondb",
+    "shapes.py": "slipway_pytest_shapes",
+    "covcontext.py": "slipway_pytest_cov",
+    "causes.py": "slipway_pytest_causes",
+    "phases.py": "slipway_pytest_phases",  # loaded with -p
+}
+
+
 def plugin_files() -> tuple[FileMount, ...]:
-    """Slipway's pytest plugin, as the modules ``slipway_pytest_plugin`` (``-p``) and
-    ``slipway_pytest_db`` (its database side) in the container."""
-    return (
-        FileMount(source=TESTING / "plugin.py", dest=f"{PLUGIN_DIR}/slipway_pytest_plugin.py"),
-        FileMount(source=TESTING / "databases.py", dest=f"{PLUGIN_DIR}/slipway_pytest_db.py"),
+    """Slipway's pytest plugin and its modules, as top-level modules in the container."""
+    return tuple(
+        FileMount(source=TESTING / name, dest=f"{PLUGIN_DIR}/{module}.py")
+        for name, module in PLUGIN_MODULES.items()
     )
 
 
@@ -62,30 +69,32 @@ def weights(ctx: JobContext, running: Collection[str] | None = None) -> list[tup
 
 
 def budget(ctx: JobContext, running: Collection[str] | None = None) -> tuple[int, float | None]:
-    """(xdist workers, CPU limit) for this job from the run's shared core budget.
+    """(xdist workers, CPU weight) for this job from the run's shared core budget.
 
     The pytest jobs of a run start together (they need nothing), so they share the
-    cores: CPU limits proportional to expected work add up to the cores exactly;
-    worker counts follow the same shares with a floor of ``MIN_WORKERS``.
+    cores: CPU weights (Docker's ``cpu_shares``, not caps) proportional to expected
+    work add up to the cores while the jobs compete; when one ends, its cores go to
+    the others instead of sitting idle under a fixed quota. Worker counts follow the
+    same shares with a floor of ``MIN_WORKERS``.
     """
     stage = stage_of(ctx)
     shares = weights(ctx, running) or [(ctx.job.name, 1)]
     total = ctx.run.options.total_cpus
     counts = budget_workers(total, shares)
-    weight = dict(shares).get(ctx.job.name, 1)
-    share = total * weight / sum(w for _, w in shares)
+    mine = dict(shares).get(ctx.job.name, 1)
+    share = total * mine / sum(w for _, w in shares)
     workers = (
         stage.workers if isinstance(stage.workers, int) else max(MIN_WORKERS, counts.get(ctx.job.name, 1))
     )
-    limit = round(max(share, 0.5), 2) if len(shares) > 1 else None
-    return workers, limit
+    weight = round(max(share, 0.5), 2) if len(shares) > 1 else None
+    return workers, weight
 
 
 def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str]:
     """The pytest argv after ``python -m pytest`` (the project's own options still apply:
     ours come later on the command line, so they win where both set the same one)."""
     stage = stage_of(ctx)
-    args = [*select, "-p", "slipway_pytest_plugin", "-p", "no:cacheprovider"]
+    args = [*select, "-p", "slipway_pytest_plugin", "-p", "slipway_pytest_phases", "-p", "no:cacheprovider"]
     if workers == 0 or stage.dist == "no":
         args += ["-n", "0"]  # in-process; still overrides a project's own -n in addopts
     else:
@@ -98,8 +107,12 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
     if stage.coverage is not None:
         args += [f"--cov={src}" for src in stage.coverage.source] or ["--cov"]
         args += [f"--cov-report=xml:{OUT_DIR}/coverage.xml", "--cov-report="]
+        # One group's share of the coverage says nothing about the project's: a project's
+        # fail_under is checked on the combined report (coverage.threshold), not per job.
+        args += ["--cov-fail-under=0"]
     for option in stage.override_ini:
         args += ["-o", option]
+    args += impact.args(ctx)
     args += list(stage.addopts)
     return args
 
@@ -114,16 +127,32 @@ def database_name(base: str, job: str) -> str:
     return f"{name[: DB_NAME_MAX - DB_NAME_HASH - 1]}_{digest}"
 
 
+def admin_credentials(db: Database, service: Service) -> tuple[str, str]:
+    """The role that creates the databases: the config's, else the one the service's own
+    env makes (the postgres image's POSTGRES_USER / POSTGRES_PASSWORD)."""
+    user = db.user or service.env.get("POSTGRES_USER") or "postgres"
+    # A throwaway test database inside the run's own network, not a credential; with no
+    # POSTGRES_PASSWORD the image trusts every connection and ignores it.
+    password = db.password or service.env.get("POSTGRES_PASSWORD") or "postgres"
+    return user, password
+
+
 def database_env(ctx: JobContext) -> list[tuple[str, str]]:
     db = stage_of(ctx).database
     if db is None:
         return []
     service = ctx.run.config.model.services[db.service]
     port = service.port or 5432
-    admin = f"{db.url_scheme}://{db.user}:{db.password}@{db.service}:{port}/postgres"
+    user, password = admin_credentials(db, service)
+    credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    admin = f"{db.url_scheme}://{credentials}@{db.service}:{port}/postgres"
     # One run's groups each have their own PostgreSQL, but a shared server must
     # not see two jobs use one name: the job name goes into the database name.
-    env = [("SLIPWAY_DB_ADMIN_URL", admin), ("SLIPWAY_DB_NAME", database_name(db.name, ctx.job.name))]
+    env = [
+        ("SLIPWAY_DB_ADMIN_URL", admin),
+        ("SLIPWAY_DB_NAME", database_name(db.name, ctx.job.name)),
+        ("SLIPWAY_DB_SHAPE", db.per_worker),
+    ]
     if db.migrate:
         env.append(("SLIPWAY_DB_MIGRATE", json.dumps(list(db.migrate))))
         cwd = str(PurePosixPath(workdir(ctx)) / db.migrate_cwd) if db.migrate_cwd else workdir(ctx)
@@ -133,6 +162,33 @@ def database_env(ctx: JobContext) -> list[tuple[str, str]]:
     return env
 
 
+def container_env(ctx: JobContext) -> dict[str, str]:
+    """Slipway's variables, the database's, then the stage's. A stage's PYTHONPATH is
+    joined after the plugin's directory, never put in its place (that would unload the
+    plugin); Slipway's own plugin settings cannot be replaced by the stage."""
+    stage = stage_of(ctx)
+    ours = {
+        "PYTHONPATH": PLUGIN_DIR,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "COVERAGE_FILE": f"{OUT_DIR}/.coverage",
+        "SLIPWAY_OUT_DIR": OUT_DIR,
+        "SLIPWAY_EARLY_STOP": str(stage.early_stop),
+        "SLIPWAY_PHASES_FILE": f"{OUT_DIR}/phases.json",
+        **dict(database_env(ctx)),
+    }
+    env = {**ours, **{k: v for k, v in stage.env.items() if not k.startswith("SLIPWAY_")}}
+    theirs = stage.env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = ":".join([PLUGIN_DIR, *(p for p in theirs.split(":") if p and p != PLUGIN_DIR)])
+    return env
+
+
+def shared_database(ctx: JobContext, services: tuple[ServiceSpec, ...]) -> tuple[ServiceSpec, ...]:
+    """The database service is the run's one server (each job has its own template and
+    clones on it, ``database_name``): one PostgreSQL per run instead of one per job."""
+    db = stage_of(ctx).database
+    return tuple(replace(s, shared=True) if db is not None and s.name == db.service else s for s in services)
+
+
 def spec(
     ctx: JobContext,
     *,
@@ -140,19 +196,14 @@ def spec(
     select: list[str],
     node_ids: Path | None = None,
     running: Collection[str] | None = None,
+    baseline: Path | None = None,
 ) -> ContainerSpec:
     stage = stage_of(ctx)
-    workers, limit = budget(ctx, running)
-    files = list(plugin_files())
+    workers, weight = budget(ctx, running)
+    files = [*plugin_files(), *impact.files(ctx, baseline)]
     if node_ids is not None:
         files.append(FileMount(source=node_ids, dest=NODE_IDS_FILE))
-    env = {
-        "PYTHONPATH": PLUGIN_DIR,
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "COVERAGE_FILE": f"{OUT_DIR}/.coverage",
-        **dict(database_env(ctx)),
-        **stage.env,
-    }
+    env = {**container_env(ctx), **impact.env(ctx, baseline)}
     return ContainerSpec(
         name=ctx.job.name,
         image=ImageRef(ref=image),
@@ -161,17 +212,23 @@ def spec(
             ("python", "-m", "pytest", *pytest_args(ctx, workers=workers, select=select)),
         ),
         directories=(
-            DirectoryMount(source=ctx.run.config.project_root, dest=SOURCE_DIR, exclude=COPY_EXCLUDES),
+            source_mount(
+                ctx.run.config.project_root,
+                SOURCE_DIR,
+                include=stage.include,
+                exclude=stage.exclude,
+                report_dir=ctx.run.report_dir,
+            ),
         ),
         files=tuple(files),
         caches=(
             CacheMount(name="pip", path="/root/.cache/pip"),
             CacheMount(name="uv", path="/root/.cache/uv"),
         ),
-        services=services_for(ctx, stage.services),
+        services=shared_database(ctx, services_for(ctx, stage.services)),
         env=tuple(sorted(env.items())),
         secrets=tuple(stage.secrets),
         workdir=workdir(ctx),
         outputs=(OUT_DIR,),
-        limits=Limits(cpus=limit),
+        limits=Limits(cpu_weight=weight),
     )

@@ -12,22 +12,27 @@ coverage data and durations come back as artifacts, also when tests fail
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from pipeline.model.errors import SlipwayError
 from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
 from pipeline.model.spec import ContainerSpec, ImageBuild, Limits
 from pipeline.stages.base import JobContext, no_builds
 from pipeline.stages.pytest import durations as stored_durations
+from pipeline.stages.pytest import impact
 from pipeline.stages.pytest import shards as sharding
 from pipeline.stages.pytest.collect import collected
-from pipeline.stages.pytest.container import NODE_IDS_FILE, budget, selection, spec, stage_of
+from pipeline.stages.pytest.container import NODE_IDS_FILE, OUT_DIR, budget, selection, spec, stage_of
 from pipeline.stages.pytest.image import build_info, ensure_test_image, test_image
 from pipeline.stages.pytest.results import read_results
+from pipeline.stages.pytest.timings import PHASES_FILE, job_phases, read_marks
 
 
 def specs(ctx: JobContext) -> list[ContainerSpec]:
@@ -83,6 +88,22 @@ async def running_jobs(ctx: JobContext) -> frozenset[str]:
 
 
 async def run(ctx: JobContext) -> JobOutcome:
+    """The job, with its shared services (the run's PostgreSQL) started at once, while
+    the test image is found or built and the group collected: ready when the job is."""
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_services_early, ctx)
+        outcome = await _run(ctx)
+    return outcome
+
+
+async def _services_early(ctx: JobContext) -> None:
+    early = spec(ctx, image=test_image(ctx.run.config).tag, select=[])  # for its services only
+    if any(s.shared for s in early.services):
+        with contextlib.suppress(SlipwayError):  # the job's own start says what went wrong
+            await ctx.run.engine.prepare_services(early, log_path=ctx.log_path)
+
+
+async def _run(ctx: JobContext) -> JobOutcome:
     stage = stage_of(ctx)
     try:
         image = await ensure_test_image(ctx)
@@ -108,8 +129,14 @@ async def run(ctx: JobContext) -> JobOutcome:
                 status=JobStatus.SUCCESS, tests=TestTotals(), detail="no tests in this shard", data=data
             )
     running = await running_jobs(ctx)
-    the_spec = spec(ctx, image=image, select=select, node_ids=node_file, running=running)
-    workers, limit = budget(ctx, running)
-    data.update({"workers": workers, "cpu_limit": limit, "test_image": build_info(ctx)})
+    baseline = impact.load_baseline(ctx)
+    the_spec = spec(ctx, image=image, select=select, node_ids=node_file, running=running, baseline=baseline)
+    workers, weight = budget(ctx, running)
+    data.update({"workers": workers, "cpu_weight": weight, "test_image": build_info(ctx)})
     result = await ctx.run.engine.run(the_spec, log_path=ctx.log_path, output_dir=ctx.artifacts_dir)
+    inside = read_marks(ctx.artifacts_dir / OUT_DIR.lstrip("/") / PHASES_FILE)
+    data["phases"] = job_phases(result.phases, result.marks, inside)
+    selection_report = impact.finish(ctx, baseline)
+    if selection_report is not None:
+        data["impact"] = selection_report
     return read_results(ctx, result.exit_code, data)

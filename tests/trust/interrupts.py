@@ -1,0 +1,105 @@
+"""SIGINT and SIGTERM at random moments of a run (issue 11, item 3).
+
+A green run is timed first; then each trial starts the run, sends the signal at a
+random moment within it, and checks: exit 130, report.json written with status
+``interrupted``, no container, network or volume of the run left, and the next run
+green (the job cache not corrupted by the interrupted one).
+
+    PYTHONPATH=tests .venv/bin/python -m trust.interrupts --trials 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trust.common import client, finish, leftovers, make_project, run, start
+
+
+@dataclass
+class Tally:
+    tried: int = 0
+    exits_130: int = 0
+    reports_interrupted: int = 0
+    leftovers: list[str] = field(default_factory=list)
+    next_green: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def trial(project: Path, sig: signal.Signals, at: float, n: int, tally: Tally) -> None:
+    c = client()
+    started = time.monotonic()
+    proc = start(project, "--report-dir", f"int{n}")
+    time.sleep(at)  # the random moment itself is the point here, not a synchronisation
+    proc.send_signal(sig)
+    res = finish(proc, project / f"int{n}", started, timeout=180)
+    tally.tried += 1
+    what = f"{sig.name} at {at:.1f} s"
+    if res.code == 130:
+        tally.exits_130 += 1
+    else:
+        tally.problems.append(f"{what}: exit {res.code}: {res.err.strip()[-300:]}")
+    if res.report is not None and res.report.get("status") == "interrupted":
+        tally.reports_interrupted += 1
+        left = leftovers(c, res.report["run_id"])
+        tally.leftovers += left
+        if left:
+            tally.problems.append(f"{what}: left {left}")
+    else:
+        tally.problems.append(f"{what}: report {None if res.report is None else res.report.get('status')}")
+    again = run(project, f"next{n}")
+    if again.code == 0 and again.report and again.report["status"] == "success":
+        tally.next_green += 1
+    else:
+        tally.problems.append(f"{what}: next run exit {again.code}: {again.err.strip()[-300:]}")
+
+
+def interrupts(trials: int, workdir: Path, seed: int = 11) -> tuple[Tally, float]:
+    project = make_project(workdir)
+    rng = random.Random(seed)
+    green = run(project, "green")
+    if green.code != 0:
+        raise SystemExit(f"the pipeline is not green to begin with: {green.err}")
+    # A cold run (no job cache), which is what an interrupted one resumes from.
+    span = green.seconds
+    tally = Tally()
+    for n in range(trials):
+        sig = signal.SIGINT if n % 2 == 0 else signal.SIGTERM
+        # Spread over the run: trial n falls in its own slice of it, at a random point.
+        at = span * (n + rng.random()) / trials * 0.9
+        _forget_cache(project)
+        trial(project, sig, max(at, 0.2), n, tally)
+    return tally, span
+
+
+def _forget_cache(project: Path) -> None:
+    """Each trial interrupts a cold run (a warm one is over before most moments)."""
+    shutil.rmtree(project / ".cache-store", ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args(argv)
+    tally, span = interrupts(args.trials, Path(tempfile.mkdtemp(prefix="slipway-int-")), args.seed)
+    print(f"interrupts: {tally.tried} tried over a {span:.0f} s run (SIGINT and SIGTERM alternating)")
+    print(f"  exit 130: {tally.exits_130}  reports 'interrupted': {tally.reports_interrupted}  "
+          f"leftovers: {len(tally.leftovers)}  next run green: {tally.next_green}")
+    for p in tally.problems:
+        print(f"  PROBLEM {p}")
+    ok = tally.tried == tally.exits_130 == tally.reports_interrupted == tally.next_green and not tally.leftovers
+    print(f"RESULT interrupts tried={tally.tried} exit130={tally.exits_130} "
+          f"reports={tally.reports_interrupted} leftovers={len(tally.leftovers)} next_green={tally.next_green}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,7 +3,6 @@ the step summary appended (never overwritten), and log groups per CI."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +81,9 @@ def github_env(tmp_path: Path) -> dict[str, str]:
 
 def test_one_failing_test_is_one_error_at_its_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "junit.xml").write_text(JUNIT, encoding="utf-8")
-    out = io.StringIO()
-    github.emit_github(report(), tmp_path, paths=PATHS, env=github_env(tmp_path), out=out)
-    errors = [line for line in out.getvalue().splitlines() if line.startswith("::error")]
+    out: list[str] = []
+    github.emit_github(report(), tmp_path, paths=PATHS, env=github_env(tmp_path), write=out.append)
+    errors = [line for line in out if line.startswith("::error")]
     assert len(errors) == 1
     props, message = errors[0][len("::error ") :].split("::", 1)
     fields = dict(p.split("=", 1) for p in props.split(","))
@@ -93,13 +92,13 @@ def test_one_failing_test_is_one_error_at_its_file_and_line(tmp_path: Path) -> N
     assert "test_partial[a%3Ab]" in fields["title"]
     assert "assert 2 == 1" in message
     assert "%0A%0AReproduce: python -m pipeline reproduce" in message
-    assert not [line for line in out.getvalue().splitlines() if line.startswith("::warning")]
+    assert not [line for line in out if line.startswith("::warning")]
 
 
 def test_nothing_outside_github_actions(tmp_path: Path) -> None:
-    out = io.StringIO()
-    github.emit_github(report(), tmp_path, env={"CI": "woodpecker"}, out=out)
-    assert out.getvalue() == ""
+    out: list[str] = []
+    assert github.emit_github(report(), tmp_path, env={"CI": "woodpecker"}, write=out.append) == 0
+    assert out == []
     assert not (tmp_path / "summary.md").exists()
 
 

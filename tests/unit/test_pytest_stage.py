@@ -74,7 +74,9 @@ def job_ctx(run: PipelineRun, name: str) -> JobContext:
 
 def test_pytest_args_put_ours_after_the_projects(run: PipelineRun) -> None:
     args = container.pytest_args(job_ctx(run, "unit"), workers=3, select=["tests/unit"])
-    assert args[:5] == ["tests/unit", "-p", "slipway_pytest_plugin", "-p", "no:cacheprovider"]
+    assert args[:7] == [
+        "tests/unit", "-p", "slipway_pytest_plugin", "-p", "slipway_pytest_progress", "-p", "no:cacheprovider"
+    ]
     assert args[args.index("-n") + 1] == "3" and args[args.index("--dist") + 1] == "worksteal"
     assert args[args.index("-m") + 1] == "not slow"
     assert args[args.index("--reruns") + 1] == "2"
@@ -128,7 +130,9 @@ def test_long_job_names_never_share_a_database(run: PipelineRun) -> None:
 
 def test_spec_copies_plugin_exports_outputs_and_binds_services(run: PipelineRun) -> None:
     spec = container.spec(job_ctx(run, "db-1of2"), image="img:1", select=["tests/db"])
-    assert [f.dest for f in spec.files] == ["/slipway/slipway_pytest_plugin.py", "/slipway/slipway_pytest_db.py"]
+    assert [f.dest for f in spec.files] == [
+        "/slipway/slipway_pytest_plugin.py", "/slipway/slipway_pytest_db.py", "/slipway/slipway_pytest_progress.py"
+    ]
     assert spec.outputs == ("/slipway/out",)
     assert [s.name for s in spec.services] == ["db"]
     assert dict(spec.env)["PYTHONPATH"] == "/slipway"

@@ -33,8 +33,9 @@ from pipeline.reports.github.groups import (
     resume_commands,
     stop_commands,
 )
-from pipeline.reports.github.locations import PathMap, TestLocation, file_of, find_test_line, junit_locations
+from pipeline.reports.github.locations import TestLocation, file_of, find_test_line, junit_locations
 from pipeline.reports.github.summary import SUMMARY_LIMIT_BYTES, append_step_summary, step_summary
+from pipeline.reports.paths import PathMap
 
 __all__ = [
     "ANNOTATIONS_PER_KIND",
@@ -75,7 +76,6 @@ def emit_github(
     *,
     write: Callable[[str], object],
     paths: PathMap | None = None,
-    repo_root: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
     """In GitHub Actions: append the step summary and ``write`` each annotation line.
@@ -90,7 +90,7 @@ def emit_github(
     append_step_summary(report, env)
     junit = report_dir / str(report.get("junit") or "junit.xml")
     locations = junit_locations(junit) if junit.is_file() else []
-    found = annotations_for(report, locations=locations, paths=paths, repo_root=repo_root)
+    found = annotations_for(report, locations=locations, paths=paths)
     for annotation in found:
         write(annotation.render())
     return len(found)

@@ -6,11 +6,11 @@ says how many were left out."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from pipeline.reports.github.commands import Annotation
-from pipeline.reports.github.locations import PathMap, TestLocation, file_of, find_test_line
+from pipeline.reports.github.locations import TestLocation, file_of, find_test_line
+from pipeline.reports.paths import PathMap
 from pipeline.reports.values import entries
 
 ANNOTATIONS_PER_KIND = 10
@@ -27,27 +27,31 @@ def _first_lines(text: str, count: int) -> str:
 
 
 class _Locator:
-    """Finds a failing test's repository file and line from JUnit, else its source."""
+    """Finds a test's repository file and line: from the run's JUnit, else from its node
+    id (mapped from the job's container) and its source."""
 
-    def __init__(self, locations: Sequence[TestLocation], paths: PathMap, repo_root: Path | None) -> None:
+    def __init__(self, locations: Sequence[TestLocation], paths: PathMap, jobs: Mapping[str, Any]) -> None:
         self._by_suite = {(loc.suite, loc.node_id): loc for loc in locations}
         self._by_id = {loc.node_id: loc for loc in locations}
         self._paths = paths
-        self._repo_root = repo_root
+        self._jobs = jobs
 
-    def find(self, node_id: str, *, job: str, stage: str) -> tuple[str | None, int | None, str]:
+    def find(self, node_id: str, *, job: str) -> tuple[str | None, int | None, str]:
         loc = self._by_suite.get((job, node_id)) or self._by_id.get(node_id)
-        raw = loc.file if loc and loc.file else file_of(node_id)
-        file = self._paths.to_repo(raw, stage=stage)
-        if self._repo_root is not None and file and not (self._repo_root / file).is_file():
-            # pytest's rootdir is where its ini file is, which can sit above the workdir.
-            other = self._paths.to_repo(raw)
-            if other and (self._repo_root / other).is_file():
-                file = other
+        file = loc.file if loc else None
+        if file is None:
+            entry = self._jobs.get(job, {})
+            rootdir = entry.get("pytest_rootdir")
+            file = self._paths.test_file(
+                file_of(node_id),
+                stage=str(entry.get("stage") or job),
+                rootdir=rootdir if isinstance(rootdir, str) else None,
+            )
         line = loc.line if loc else None
-        if line is None and file and self._repo_root is not None:
+        root = self._paths.repo_root
+        if line is None and file and root is not None:
             try:
-                source = (self._repo_root / file).read_text(encoding="utf-8", errors="replace")
+                source = (root / file).read_text(encoding="utf-8", errors="replace")
             except OSError:
                 source = ""
             line = find_test_line(source, node_id)
@@ -59,7 +63,6 @@ def annotations_for(
     *,
     locations: Sequence[TestLocation] = (),
     paths: PathMap | None = None,
-    repo_root: Path | None = None,
     limit: int = ANNOTATIONS_PER_KIND,
 ) -> list[Annotation]:
     """The run's annotations, most useful first, at most ``limit`` of each level.
@@ -70,11 +73,8 @@ def annotations_for(
     report["failed_checks"]. Warnings: flaky tests (report["flaky_tests"]),
     failing quarantined tests (report["quarantined_tests"]) and report["warnings"].
     """
-    locator = _Locator(locations, paths or PathMap(), repo_root)
     jobs = {str(j.get("name")): j for j in entries(report.get("jobs"))}
-
-    def stage_of(job: str) -> str:
-        return str(jobs.get(job, {}).get("stage") or job)
+    locator = _Locator(locations, paths or PathMap(), jobs)
 
     errors: list[Annotation] = []
     seen: set[tuple[str, str]] = set()
@@ -83,7 +83,7 @@ def annotations_for(
         if (job, test) in seen:
             continue
         seen.add((job, test))
-        file, line, message = locator.find(test, job=job, stage=stage_of(job))
+        file, line, message = locator.find(test, job=job)
         body = _first_lines(message, _MESSAGE_LINES) if message else f"{test} failed"
         if failure.get("reproduce"):
             body += f"\n\nReproduce: {failure['reproduce']}"
@@ -107,7 +107,7 @@ def annotations_for(
     for key, what in (("flaky_tests", "flaky"), ("quarantined_tests", "quarantined")):
         for entry in entries(report.get(key)):
             test, job = str(entry.get("test", "")), str(entry.get("job", ""))
-            file, line, _ = locator.find(test, job=job, stage=stage_of(job))
+            file, line, _ = locator.find(test, job=job)
             message = (
                 f"{test} failed, then passed on a rerun in {job}"
                 if what == "flaky"

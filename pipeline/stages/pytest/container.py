@@ -19,6 +19,7 @@ TESTING = Path(__file__).resolve().parents[2] / "testing"  # pipeline/testing, c
 PLUGIN_DIR = "/slipway"
 OUT_DIR = "/slipway/out"
 NODE_IDS_FILE = "/slipway/tests.txt"
+SESSION_FILE = f"{OUT_DIR}/session.json"
 # Below two workers xdist is a serial run with extra overhead, and a group whose
 # tests wait on PostgreSQL leaves its CPU idle while it waits; two per group is
 # the floor, and on Docker the CPU limits still add up to the machine's cores.
@@ -43,10 +44,12 @@ def selection(ctx: JobContext) -> list[str]:
 
 def plugin_files() -> tuple[FileMount, ...]:
     """Slipway's pytest plugin, as the modules ``slipway_pytest_plugin`` (``-p``) and
-    ``slipway_pytest_db`` (its database side) in the container."""
+    ``slipway_pytest_db`` (its database side) in the container, and the progress
+    plugin ``slipway_pytest_progress`` (``-p``; tests done / total, worker timings)."""
     return (
         FileMount(source=TESTING / "plugin.py", dest=f"{PLUGIN_DIR}/slipway_pytest_plugin.py"),
         FileMount(source=TESTING / "databases.py", dest=f"{PLUGIN_DIR}/slipway_pytest_db.py"),
+        FileMount(source=TESTING / "progress.py", dest=f"{PLUGIN_DIR}/slipway_pytest_progress.py"),
     )
 
 
@@ -85,7 +88,7 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
     """The pytest argv after ``python -m pytest`` (the project's own options still apply:
     ours come later on the command line, so they win where both set the same one)."""
     stage = stage_of(ctx)
-    args = [*select, "-p", "slipway_pytest_plugin", "-p", "no:cacheprovider"]
+    args = [*select, "-p", "slipway_pytest_plugin", "-p", "slipway_pytest_progress", "-p", "no:cacheprovider"]
     if workers == 0 or stage.dist == "no":
         args += ["-n", "0"]  # in-process; still overrides a project's own -n in addopts
     else:
@@ -102,6 +105,12 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
         args += ["-o", option]
     args += list(stage.addopts)
     return args
+
+
+def progress_env() -> list[tuple[str, str]]:
+    """The progress plugin's switches: its lines for the live view, its session file
+    (pytest's rootdir and the xdist workers' timings) among the outputs."""
+    return [("SLIPWAY_PROGRESS", "1"), ("SLIPWAY_SESSION_FILE", SESSION_FILE)]
 
 
 def database_name(base: str, job: str) -> str:
@@ -150,6 +159,7 @@ def spec(
         "PYTHONPATH": PLUGIN_DIR,
         "PYTHONDONTWRITEBYTECODE": "1",
         "COVERAGE_FILE": f"{OUT_DIR}/.coverage",
+        **dict(progress_env()),
         **dict(database_env(ctx)),
         **stage.env,
     }

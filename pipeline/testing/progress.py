@@ -57,6 +57,7 @@ class Progress:
         self._last = -math.inf
         self._shown: tuple[int, int | None, int] | None = None
         self._failing: set[str] = set()
+        self._finished: set[str] = set()
         self.total: int | None = None
         self.done = 0
         self.failed = 0
@@ -118,10 +119,11 @@ class Progress:
             self._worker_tests.setdefault(node.gateway.id, set()).add(report.nodeid)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
-        # Once per test, after its last phase (and its last rerun).
-        self.done += 1
-        if nodeid in self._failing:
-            self.failed += 1
+        # After a test's last phase; pytest-rerunfailures says so after each attempt,
+        # hence the set: a test is done once, failed if its last attempt failed.
+        self._finished.add(nodeid)
+        self.done = len(self._finished)
+        self.failed = len(self._failing & self._finished)
         self.emit()
 
     @pytest.hookimpl(trylast=True)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline.model.joblog import EVENT_PREFIX
 from pipeline.reports.values import entries
 
 EXCERPT_LINES = 60
@@ -33,7 +34,9 @@ def _clip(lines: list[str], max_lines: int) -> list[str]:
 def log_excerpt(log_text: str, node_id: str | None = None, *, max_lines: int = EXCERPT_LINES) -> str:
     """The part of a job's log about one test: pytest's FAILURES block for ``node_id``
     (``____ Class.test[p] ____`` up to the next block), else the log's last lines."""
-    lines = _ANSI.sub("", log_text).splitlines()
+    # A job's event lines (the progress plugin's) are not output; an engine that writes
+    # a job's output whole at its end (Dagger) leaves them in the log.
+    lines = [line for line in _ANSI.sub("", log_text).splitlines() if not line.startswith(EVENT_PREFIX)]
     if node_id and "::" in node_id:
         head_line = ".".join(node_id.split("::")[1:])  # how pytest titles a failure
         for start, line in enumerate(lines):

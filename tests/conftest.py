@@ -28,3 +28,12 @@ def private_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     for var in ("SLIPWAY_CACHE_S3_URL", "SLIPWAY_CACHE_S3_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)
     return path
+
+
+@pytest.fixture(autouse=True)
+def private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own state folder (last run's durations, release history): runs
+    under test never read the user's, nor each other's."""
+    path = tmp_path_factory.mktemp("slipway-state")
+    monkeypatch.setenv("SLIPWAY_STATE_DIR", str(path))
+    return path

@@ -21,7 +21,7 @@ import anyio
 import click
 import typer
 
-from pipeline.commands import cache, doctor, gc, images
+from pipeline.commands import cache, doctor, gc, images, init
 from pipeline.commands.describe import describe_job
 from pipeline.commands.opening import open_report, print_report_paths
 from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, err, optional_config, out, say
@@ -255,6 +255,7 @@ def merge_reports(
 
 app.add_typer(images.app, name="images")
 app.command("doctor")(doctor.doctor)
+app.command("init")(init.init)
 app.command("gc")(gc.gc)
 app.add_typer(cache.app, name="cache")
 

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pipeline.config.model import STAGE_MODELS, PipelineConfig, StageBase
+from pipeline.config.state import state_dir
 from pipeline.config.yamlload import KeyPath, Loaded, format_key_path, load_yaml
 from pipeline.model.errors import ConfigError
 
@@ -49,6 +50,11 @@ class Config:
     @property
     def project_root(self) -> Path:
         return (self.base_dir / self.model.project.root).resolve()
+
+    @property
+    def state_dir(self) -> Path:
+        """What Slipway remembers about this project between runs (``config/state.py``)."""
+        return state_dir(self.base_dir)
 
     def ca_bundle(self) -> Path | None:
         """The configured CA bundle, relative to pipeline.yaml; a missing file is a config error."""

@@ -97,9 +97,19 @@ class StageBase(Model):
 class Database(Model):
     service: str = Field(description="The PostgreSQL service the tests use.")
     name: str = Field("test", description="Base database name; workers get <name>_gw0...")
-    user: str = "postgres"
-    # A throwaway test database inside the run's own network, not a credential.
-    password: str = "postgres"  # noqa: S105
+    user: str | None = Field(
+        None, description="The role that creates the databases; default: the service's POSTGRES_USER."
+    )
+    password: str | None = Field(
+        None, description="Its password; default: the service's POSTGRES_PASSWORD."
+    )
+    per_worker: Literal["auto", "shared", "conftest_suffix", "django"] = Field(
+        "auto",
+        description="How the project's conftest names its databases per xdist worker: shared (one "
+        "database; Slipway gives each worker its own), conftest_suffix (the conftest appends the "
+        "worker id: Slipway creates exactly those names), django (pytest-django's test_<name>); "
+        "auto reads it from the conftests at run time. Said in the job's log.",
+    )
     migrate: tuple[str, ...] | None = Field(
         None, description="argv run once into the template database, e.g. alembic upgrade head."
     )
@@ -132,6 +142,18 @@ class PytestStage(StageBase):
     coverage: Coverage | None = None
     reruns: int = Field(0, ge=0, le=10)
     quarantine: tuple[str, ...] = Field((), description="Test ids that run but cannot fail the build.")
+    early_stop: int = Field(
+        20,
+        ge=0,
+        description="Stop the job when the first N tests all fail or error with the same cause "
+        "(a systematic set-up fault); 0 never stops early.",
+    )
+    include: tuple[str, ...] = Field(
+        (),
+        description="What of the project root is copied into the test container (globs); "
+        "default: everything but what .dockerignore and exclude leave out.",
+    )
+    exclude: tuple[str, ...] = Field((), description="Globs never copied into the test container.")
 
 
 class CommandStage(StageBase):

@@ -15,24 +15,15 @@ import re
 from dataclasses import dataclass
 
 from pipeline.detect.context import Context
+from pipeline.detect.dbnames import conftest_suffix, database_name, python_files, url_env, url_scheme
 from pipeline.detect.dependencies import Dependencies
 from pipeline.detect.findings import Finding, Question, Source, detected, guessed
 from pipeline.detect.pysource import read_module
 from pipeline.detect.repo import parent, relative
-from pipeline.detect.services import Services, default_database_url, url_parts
+from pipeline.detect.services import Services
 from pipeline.detect.tests_layout import TestsLayout
 
 _IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_][\w.]*)\s+import|import\s+([A-Za-z_][\w.]*))", re.MULTILINE)
-_ASSIGN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)")
-# Words that say a line is about a database's name (case matters: not "application_name").
-_BUILDS_STRING = re.compile(r"\bf[\"']|\+|\.format\(|%\s*\(|\.join\(")
-_DB_NAME_TERMS = re.compile(r"[Dd]atabase|DATABASE|dbname|DB_NAME|\bNAME\b|(?<![A-Za-z])db(?![a-z])")
-_ENV_READ = re.compile(
-    r"""(?:os\.environ\.get|os\.getenv|os\.environ\[|env\.str|env\(|config\()\s*\(?\s*["']([A-Z][A-Z0-9_]*)["']"""
-)
-_DB_ENV = re.compile(
-    r"^(DATABASE_URL|[A-Z_]*DATABASE[A-Z_]*|DB_[A-Z_]+|[A-Z_]+_DB_URL|SQLALCHEMY_DATABASE_URI|POSTGRES_[A-Z_]+|PG(HOST|PORT|USER|PASSWORD|DATABASE))$"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +49,7 @@ class Database:
     reuse_db: Finding[bool] | None  # pytest-django's --reuse-db in addopts
     url_env: Finding[tuple[str, ...]]  # the variables the app reads its database from
     name: Finding[str] | None  # the database name the tests use
+    url_scheme: Finding[str] | None  # the scheme (and driver) of the URL the project writes
     questions: tuple[Question, ...]
 
 
@@ -157,13 +149,6 @@ def _migrate_from_ci(ctx: Context, tool: str) -> tuple[tuple[str, ...], str, Sou
     return None
 
 
-def _python_files(ctx: Context, *, tests_only: bool) -> list[str]:
-    files = ctx.repo.glob("*.py", "**/*.py", under=ctx.project)
-    if tests_only:
-        files = [f for f in files if re.search(r"(^|/)(conftest\.py|tests?/|test_[^/]*\.py$)", f)]
-    return files
-
-
 def detect_database(ctx: Context, deps: Dependencies, tests: TestsLayout, services: Services) -> Database:
     repo = ctx.repo
     questions: list[Question] = []
@@ -182,7 +167,7 @@ def detect_database(ctx: Context, deps: Dependencies, tests: TestsLayout, servic
             break
 
     create_all: Finding[str] | None = None
-    for rel in _python_files(ctx, tests_only=True):
+    for rel in python_files(ctx, tests_only=True):
         text = repo.text(rel) or ""
         if ".create_all(" not in text:
             continue
@@ -258,7 +243,7 @@ def detect_database(ctx: Context, deps: Dependencies, tests: TestsLayout, servic
     # The per-worker shape.
     per_worker: Finding[str]
     conftest_creates: Finding[bool] | None = None
-    suffix = _conftest_suffix(conftests)
+    suffix = conftest_suffix(conftests)
     if django is not None:
         per_worker = detected(
             "django", django, "pytest-django creates test_<name> (with _gwN per xdist worker)"
@@ -292,8 +277,8 @@ def detect_database(ctx: Context, deps: Dependencies, tests: TestsLayout, servic
             "--reuse-db in addopts" if "--reuse-db" in opts else "no --reuse-db in addopts",
         )
 
-    url_env = _url_env(ctx)
-    name = _database_name(ctx, services, django is not None)
+    variables = url_env(ctx)
+    name = database_name(ctx, services, django is not None)
     return Database(
         mode=mode,
         migrate=migrate,
@@ -304,92 +289,8 @@ def detect_database(ctx: Context, deps: Dependencies, tests: TestsLayout, servic
         per_worker=per_worker,
         conftest_creates=conftest_creates,
         reuse_db=reuse,
-        url_env=url_env,
+        url_env=variables,
         name=name,
+        url_scheme=url_scheme(ctx),
         questions=tuple(questions),
     )
-
-
-def _conftest_suffix(conftests: dict[str, str]) -> tuple[Source, str] | None:
-    """The line where a conftest builds a database name from the xdist worker id.
-
-    Follows the worker id through assignments (``worker = os.environ["PYTEST_XDIST_WORKER"]``,
-    then ``suffix = f"_{worker}"``) to a line that also names a database; a worker id
-    used for anything else (a log label, an application name) does not count.
-    """
-    for rel, text in conftests.items():
-        lines = [line.split("#", 1)[0] for line in text.splitlines()]
-        tracked = {"PYTEST_XDIST_WORKER", "worker_id"}
-        for _ in range(3):
-            for line in lines:
-                m = _ASSIGN.match(line)
-                if m and _mentions(line[m.end() :], tracked):
-                    tracked.add(m.group(1))
-        for number, line in enumerate(lines, 1):
-            if _mentions(line, tracked) and _DB_NAME_TERMS.search(line):
-                return Source(rel, number), line.strip()
-        # A name built from the worker id inside a function about databases (def db_url(worker_id)).
-        for number, line in enumerate(lines, 1):
-            if (
-                _mentions(line, tracked)
-                and _BUILDS_STRING.search(line)
-                and _DB_NAME_TERMS.search(_enclosing_def(lines, number - 1))
-            ):
-                return Source(rel, number), line.strip()
-    return None
-
-
-def _enclosing_def(lines: list[str], index: int) -> str:
-    """The ``def`` line of the function that line ``index`` is in ("" at module level)."""
-    indent = len(lines[index]) - len(lines[index].lstrip())
-    for line in reversed(lines[:index]):
-        stripped = line.lstrip()
-        if stripped and len(line) - len(stripped) < indent:
-            if stripped.startswith(("def ", "async def ")):
-                return stripped
-            indent = len(line) - len(stripped)
-    return ""
-
-
-def _mentions(text: str, names: set[str]) -> bool:
-    return any(re.search(r"\b" + re.escape(n) + r"\b", text) for n in names)
-
-
-def _url_env(ctx: Context) -> Finding[tuple[str, ...]]:
-    names: list[str] = []
-    first: Source | None = None
-    for rel in _python_files(ctx, tests_only=False):
-        text = ctx.repo.text(rel) or ""
-        for m in _ENV_READ.finditer(text):
-            name = m.group(1)
-            if _DB_ENV.match(name) and name not in names:
-                names.append(name)
-                if first is None:
-                    first = Source(rel, text[: m.start()].count("\n") + 1)
-    if names:
-        # DATABASE_URL first: the one Slipway sets per worker.
-        names.sort(key=lambda n: n != "DATABASE_URL")
-        return detected(tuple(names), first, "environment variables the code reads its database from")
-    return guessed(("DATABASE_URL",), None, "the code reads no database variable Slipway recognises")
-
-
-def _database_name(ctx: Context, services: Services, django: bool) -> Finding[str] | None:
-    for job in ctx.ci.jobs:
-        envs = [job.env, *(c.env for c in job.commands)]
-        for env in envs:
-            url = env.get("DATABASE_URL")
-            if url and url_parts(url).get("database"):
-                return detected(
-                    url_parts(url)["database"], job.source, f"DATABASE_URL of {job.system} job {job.name!r}"
-                )
-            if env.get("DB_NAME"):
-                return detected(env["DB_NAME"], job.source, f"DB_NAME of {job.system} job {job.name!r}")
-    pg = services.postgres
-    if pg is not None and pg.detected and "POSTGRES_DB" in pg.value.env:
-        return detected(pg.value.env["POSTGRES_DB"], pg.source, f"POSTGRES_DB of service {pg.value.name!r}")
-    default = default_database_url(ctx)
-    if default is not None and url_parts(default[0]).get("database"):
-        return guessed(url_parts(default[0])["database"], default[1], "the default database URL in the code")
-    if pg is not None and pg.detected and pg.value.database:
-        return detected(pg.value.database, pg.source, "the database the postgres image creates")
-    return None

@@ -1,7 +1,8 @@
 """Release history per environment: what was deployed, when, by digest, and how it went.
 
-One JSON document per environment, ``.slipway/releases/<env>.json`` next to
-pipeline.yaml, read and written only here (the S3 store can replace this file
+One JSON document per environment, ``releases/<env>.json`` in the project's state
+folder (``config/state.py``; ``.slipway/`` next to pipeline.yaml is still read when
+that has nothing), read and written only here (the S3 store can replace this file
 later without touching the deploy code). Writes are atomic (temp file + rename),
 so a killed run leaves the previous history, never half of one.
 """
@@ -18,8 +19,9 @@ from typing import Any
 
 from pipeline.cache.durable import load_json, releases_name, save_json
 from pipeline.cache.store import Store
+from pipeline.config.state import existing_state_file, state_file
 
-RELEASES_DIR = ".slipway/releases"
+RELEASES_DIR = "releases"
 
 # result: "deploying" while it runs, then "success" (live), "failed" (rolled back or
 # never got traffic), "superseded" is not stored: the last success is the live one.
@@ -70,7 +72,8 @@ class ReleaseStore:
     """The history of every environment of one project (``base_dir`` = pipeline.yaml's folder)."""
 
     def __init__(self, base_dir: Path, store: Store | None = None) -> None:
-        self.dir = base_dir / RELEASES_DIR
+        self.base_dir = base_dir
+        self.dir = state_file(base_dir, RELEASES_DIR)
         # The durable store (local cache dir and/or S3) outlives an ephemeral runner;
         # the file next to pipeline.yaml stays as the copy a person can read.
         self.store = store
@@ -83,10 +86,10 @@ class ReleaseStore:
         if self.store is not None:
             data = load_json(self.store, releases_name(environment), None)
         if not isinstance(data, dict):
-            try:
-                data = json.loads(self.path(environment).read_text(encoding="utf-8"))
-            except FileNotFoundError:
+            found = existing_state_file(self.base_dir, f"{RELEASES_DIR}/{environment}.json")
+            if found is None:
                 return []
+            data = json.loads(found.read_text(encoding="utf-8"))
         return [Release.from_data(r) for r in data.get("releases", [])]
 
     def save(self, release: Release) -> None:

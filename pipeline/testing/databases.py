@@ -26,11 +26,14 @@ MIGRATE = "SLIPWAY_DB_MIGRATE"
 MIGRATE_CWD = "SLIPWAY_DB_MIGRATE_CWD"
 ENV = "SLIPWAY_DB_ENV"
 KEEP = "SLIPWAY_DB_KEEP"
+SHAPE = "SLIPWAY_DB_SHAPE"
 
 DEFAULT_NAME = "test"
 DEFAULT_ENV = "DATABASE_URL"
 TEMPLATE_SUFFIX = "_template"
 MAIN_SUFFIX = "_main"
+DJANGO_PREFIX = "test_"  # pytest-django's (Django's) test database: test_<NAME>
+SHAPES = ("auto", "shared", "conftest_suffix", "django")
 _MAX_IDENTIFIER = 63  # PostgreSQL's NAMEDATALEN - 1
 _NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 WORKER_RE = re.compile(r"^gw[0-9]+$")
@@ -54,6 +57,7 @@ class Settings:
     migrate_cwd: str | None
     variables: Mapping[str, str]
     keep: bool
+    shape: str = "auto"  # the per-worker shape pipeline.yaml configures (auto: read at run time)
 
     @property
     def template(self) -> str:
@@ -67,6 +71,26 @@ class Settings:
         if not WORKER_RE.match(worker_id):
             raise pytest.UsageError(f"slipway: unexpected xdist worker id {worker_id!r}")
         return f"{self.base_name}_{worker_id}"
+
+    def names(self, shape: str, worker_id: str | None) -> Names:
+        """What this process creates and what the project's variables name, per shape."""
+        if shape == "conftest_suffix":
+            # The conftest appends the worker id itself: the variables name the base,
+            # and each process gets the name it will derive from it.
+            return Names(self.worker(worker_id) if worker_id else self.base_name, self.base_name)
+        if shape == "django":
+            # pytest-django makes test_<base> (test_<base>_gw<N> per worker) itself.
+            return Names(None if worker_id else self.base_name, self.base_name)
+        own = self.worker(worker_id) if worker_id else self.main
+        return Names(own, own)
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The database a process creates (None: none) and the one its variables name."""
+
+    creates: str | None
+    points_at: str
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings | None:
@@ -91,7 +115,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings | None:
         migrate_cwd=environ.get(MIGRATE_CWD) or None,
         variables=_parse_variables(environ.get(ENV, "")),
         keep=environ.get(KEEP, "").strip().lower() in ("1", "true", "yes"),
+        shape=_parse_shape(environ.get(SHAPE, "")),
     )
+
+
+def _parse_shape(raw: str) -> str:
+    shape = raw.strip() or "auto"
+    if shape not in SHAPES:
+        raise pytest.UsageError(f"slipway: {SHAPE}={shape!r} must be one of {', '.join(SHAPES)}")
+    return shape
 
 
 def _parse_migrate(raw: str) -> tuple[str, ...]:

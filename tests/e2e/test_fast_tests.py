@@ -3,7 +3,7 @@ per-worker databases, a broken test named with its reproduce command, reproduce,
 and shards balanced by recorded durations.
 
 Everything runs in a temporary copy of the example, so a test can be broken on
-purpose and the repository's own .slipway state is not touched.
+purpose and the repository's own state is not touched.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def copy_example(dest: Path) -> Path:
 
 def slipway(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GIT_SHA": "e" * 40, "BRANCH": "test",
-           "SLIPWAY_CACHE_DIR": str(cwd / ".cache")}
+           "SLIPWAY_CACHE_DIR": str(cwd / ".cache"), "SLIPWAY_STATE_DIR": str(cwd / ".state")}
     return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
@@ -125,7 +125,7 @@ def test_four_shards_balanced_by_recorded_durations(example: Path, green_run: di
     stage["shards"] = 4
     (example / "pipeline-sharded.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     # The green run recorded this group's durations; the split now uses them.
-    assert (example / ".slipway/durations/tests-integration.json").is_file()
+    assert list((example / ".state").glob("projects/*/durations/tests-integration.json"))
     proc = slipway(example, "run", "--config", "pipeline-sharded.yaml", "--only", "tests-integration",
                    "--no-cache", "--engine", "docker", "--report-dir", "sharded")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from pgserver import server  # noqa: F401  (a real PostgreSQL for the plugin's tests)
 
 from pipeline.engines.base import LABEL_RUN, RunContext
 from pipeline.engines.docker import DockerEngine

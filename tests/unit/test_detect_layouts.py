@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.detect import Source, detect
+from pipeline.detect.groups import matches as _matches
 from pipeline.detect.services import kind_of
-from pipeline.detect.tests_layout import _matches
 
 
 def make(root: Path, files: dict[str, str]) -> Path:

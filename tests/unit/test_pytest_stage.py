@@ -130,9 +130,12 @@ def test_long_job_names_never_share_a_database(run: PipelineRun) -> None:
 
 def test_spec_copies_plugin_exports_outputs_and_binds_services(run: PipelineRun) -> None:
     spec = container.spec(job_ctx(run, "db-1of2"), image="img:1", select=["tests/db"])
-    assert [f.dest for f in spec.files] == [
-        "/slipway/slipway_pytest_plugin.py", "/slipway/slipway_pytest_db.py", "/slipway/slipway_pytest_progress.py"
-    ]
+    dests = [f.dest for f in spec.files]
+    assert dests[:2] == ["/slipway/slipway_pytest_plugin.py", "/slipway/slipway_pytest_db.py"]
+    # Every module the plugin imports is copied beside it.
+    assert {Path(d).stem for d in dests} == set(container.PLUGIN_MODULES.values())
+    assert all((container.TESTING / name).is_file() for name in container.PLUGIN_MODULES)
+    assert "/slipway/slipway_pytest_progress.py" in dests
     assert spec.outputs == ("/slipway/out",)
     assert [s.name for s in spec.services] == ["db"]
     assert dict(spec.env)["PYTHONPATH"] == "/slipway"
@@ -168,6 +171,8 @@ def test_read_results_names_failures_and_honours_quarantine(run: PipelineRun, tm
     assert outcome.detail == "1 failed: tests/unit/test_a.py::test_real_failure"
     assert outcome.data["failures"] == [{
         "test": "tests/unit/test_a.py::test_real_failure",
+        "outcome": "failed",
+        "cause": "",  # the plugin was not loaded in this run
         "reproduce": "python -m pipeline reproduce tests/unit/test_a.py::test_real_failure --job unit",
     }]
     assert outcome.data["quarantined"] == ["tests/unit/test_a.py::test_flaky_thing"]

@@ -8,12 +8,13 @@ import json
 import re
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
-from pipeline.config.model import PytestStage
-from pipeline.model.paths import COPY_EXCLUDES
-from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, FileMount, ImageRef, Limits
+from pipeline.config.model import Database, PytestStage, Service
+from pipeline.model.spec import CacheMount, ContainerSpec, FileMount, ImageRef, Limits
 from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
 from pipeline.stages.pytest.budget import budget_workers
+from pipeline.stages.pytest.sources import source_mount
 
 TESTING = Path(__file__).resolve().parents[2] / "testing"  # pipeline/testing, copied in
 PLUGIN_DIR = "/slipway"
@@ -42,14 +43,23 @@ def selection(ctx: JobContext) -> list[str]:
     return list(stage_of(ctx).paths)
 
 
+# pipeline/testing's modules -> the top-level modules they are in the container.
+PLUGIN_MODULES = {
+    "plugin.py": "slipway_pytest_plugin",  # loaded with -p
+    "databases.py": "slipway_pytest_db",
+    "sessiondb.py": "slipway_pytest_sessiondb",
+    "shapes.py": "slipway_pytest_shapes",
+    "covcontext.py": "slipway_pytest_cov",
+    "causes.py": "slipway_pytest_causes",
+    "progress.py": "slipway_pytest_progress",  # loaded with -p: tests done / total, worker timings
+}
+
+
 def plugin_files() -> tuple[FileMount, ...]:
-    """Slipway's pytest plugin, as the modules ``slipway_pytest_plugin`` (``-p``) and
-    ``slipway_pytest_db`` (its database side) in the container, and the progress
-    plugin ``slipway_pytest_progress`` (``-p``; tests done / total, worker timings)."""
-    return (
-        FileMount(source=TESTING / "plugin.py", dest=f"{PLUGIN_DIR}/slipway_pytest_plugin.py"),
-        FileMount(source=TESTING / "databases.py", dest=f"{PLUGIN_DIR}/slipway_pytest_db.py"),
-        FileMount(source=TESTING / "progress.py", dest=f"{PLUGIN_DIR}/slipway_pytest_progress.py"),
+    """Slipway's pytest plugin and its modules, as top-level modules in the container."""
+    return tuple(
+        FileMount(source=TESTING / name, dest=f"{PLUGIN_DIR}/{module}.py")
+        for name, module in PLUGIN_MODULES.items()
     )
 
 
@@ -101,6 +111,9 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
     if stage.coverage is not None:
         args += [f"--cov={src}" for src in stage.coverage.source] or ["--cov"]
         args += [f"--cov-report=xml:{OUT_DIR}/coverage.xml", "--cov-report="]
+        # One group's share of the coverage says nothing about the project's: a project's
+        # fail_under is checked on the combined report (coverage.threshold), not per job.
+        args += ["--cov-fail-under=0"]
     for option in stage.override_ini:
         args += ["-o", option]
     args += list(stage.addopts)
@@ -123,22 +136,58 @@ def database_name(base: str, job: str) -> str:
     return f"{name[: DB_NAME_MAX - DB_NAME_HASH - 1]}_{digest}"
 
 
+def admin_credentials(db: Database, service: Service) -> tuple[str, str]:
+    """The role that creates the databases: the config's, else the one the service's own
+    env makes (the postgres image's POSTGRES_USER / POSTGRES_PASSWORD)."""
+    user = db.user or service.env.get("POSTGRES_USER") or "postgres"
+    # A throwaway test database inside the run's own network, not a credential; with no
+    # POSTGRES_PASSWORD the image trusts every connection and ignores it.
+    password = db.password or service.env.get("POSTGRES_PASSWORD") or "postgres"
+    return user, password
+
+
 def database_env(ctx: JobContext) -> list[tuple[str, str]]:
     db = stage_of(ctx).database
     if db is None:
         return []
     service = ctx.run.config.model.services[db.service]
     port = service.port or 5432
-    admin = f"{db.url_scheme}://{db.user}:{db.password}@{db.service}:{port}/postgres"
+    user, password = admin_credentials(db, service)
+    credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    admin = f"{db.url_scheme}://{credentials}@{db.service}:{port}/postgres"
     # One run's groups each have their own PostgreSQL, but a shared server must
     # not see two jobs use one name: the job name goes into the database name.
-    env = [("SLIPWAY_DB_ADMIN_URL", admin), ("SLIPWAY_DB_NAME", database_name(db.name, ctx.job.name))]
+    env = [
+        ("SLIPWAY_DB_ADMIN_URL", admin),
+        ("SLIPWAY_DB_NAME", database_name(db.name, ctx.job.name)),
+        ("SLIPWAY_DB_SHAPE", db.per_worker),
+    ]
     if db.migrate:
         env.append(("SLIPWAY_DB_MIGRATE", json.dumps(list(db.migrate))))
         cwd = str(PurePosixPath(workdir(ctx)) / db.migrate_cwd) if db.migrate_cwd else workdir(ctx)
         env.append(("SLIPWAY_DB_MIGRATE_CWD", cwd))
     if db.env:
         env.append(("SLIPWAY_DB_ENV", json.dumps(db.env)))
+    return env
+
+
+def container_env(ctx: JobContext) -> dict[str, str]:
+    """Slipway's variables, the database's, then the stage's. A stage's PYTHONPATH is
+    joined after the plugin's directory, never put in its place (that would unload the
+    plugin); Slipway's own plugin settings cannot be replaced by the stage."""
+    stage = stage_of(ctx)
+    ours = {
+        "PYTHONPATH": PLUGIN_DIR,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "COVERAGE_FILE": f"{OUT_DIR}/.coverage",
+        "SLIPWAY_OUT_DIR": OUT_DIR,
+        "SLIPWAY_EARLY_STOP": str(stage.early_stop),
+        **dict(progress_env()),
+        **dict(database_env(ctx)),
+    }
+    env = {**ours, **{k: v for k, v in stage.env.items() if not k.startswith("SLIPWAY_")}}
+    theirs = stage.env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = ":".join([PLUGIN_DIR, *(p for p in theirs.split(":") if p and p != PLUGIN_DIR)])
     return env
 
 
@@ -155,14 +204,7 @@ def spec(
     files = list(plugin_files())
     if node_ids is not None:
         files.append(FileMount(source=node_ids, dest=NODE_IDS_FILE))
-    env = {
-        "PYTHONPATH": PLUGIN_DIR,
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "COVERAGE_FILE": f"{OUT_DIR}/.coverage",
-        **dict(progress_env()),
-        **dict(database_env(ctx)),
-        **stage.env,
-    }
+    env = container_env(ctx)
     return ContainerSpec(
         name=ctx.job.name,
         image=ImageRef(ref=image),
@@ -171,7 +213,13 @@ def spec(
             ("python", "-m", "pytest", *pytest_args(ctx, workers=workers, select=select)),
         ),
         directories=(
-            DirectoryMount(source=ctx.run.config.project_root, dest=SOURCE_DIR, exclude=COPY_EXCLUDES),
+            source_mount(
+                ctx.run.config.project_root,
+                SOURCE_DIR,
+                include=stage.include,
+                exclude=stage.exclude,
+                report_dir=ctx.run.report_dir,
+            ),
         ),
         files=tuple(files),
         caches=(

@@ -31,6 +31,9 @@ from pipeline.model.outcome import TestTotals
 
 Outcome = Literal["passed", "failed", "error", "skipped", "flaky"]
 _RERUN_TAGS = ("rerunFailure", "rerunError", "flakyFailure", "flakyError")
+# What Slipway's plugin records per failing test (pipeline/testing/causes.py).
+CAUSE_PROPERTY = "slipway_cause"
+NETWORK_PROPERTY = "slipway_network"
 
 
 class JUnitError(ValueError):
@@ -47,6 +50,8 @@ class CaseResult:
     attempts: int
     time: float  # seconds of the final attempt
     message: str
+    cause: str = ""  # the plugin's one-line cause of a failure or error (``slipway_cause``)
+    network: bool = False  # it failed for want of a network (``slipway_network``)
 
 
 def node_id(classname: str, name: str, *, file: str | None = None, root: Path | None = None) -> str:
@@ -165,7 +170,21 @@ def _fold(nid: str, cases: list[ET.Element], suite: str) -> CaseResult:
         seconds = float(final.get("time", "0") or 0)
     except ValueError:
         seconds = 0.0
-    return CaseResult(nid, outcome, suite, _attempts(cases), seconds, message)
+    props = {
+        prop.get("name", ""): prop.get("value", "")
+        for case in cases
+        for prop in case.iter("property")
+    }
+    return CaseResult(
+        nid,
+        outcome,
+        suite,
+        _attempts(cases),
+        seconds,
+        message,
+        cause=props.get(CAUSE_PROPERTY, "") if outcome in ("failed", "error") else "",
+        network=NETWORK_PROPERTY in props and outcome in ("failed", "error"),
+    )
 
 
 def _attempts(cases: list[ET.Element]) -> int:

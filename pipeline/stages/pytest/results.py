@@ -1,7 +1,8 @@
 """A pytest job's outcome from what its container exported: JUnit, coverage, exit code.
 
-Failures get their reproduce command; quarantined tests run and are reported but
-count neither in the totals nor against the build; the job's durations are
+Failures get their reproduce command, whether they failed or errored, and their
+cause (``verdict``); quarantined tests run and are reported but count neither in the
+totals nor against the build; the job's durations are
 written for the next shard split. A JUnit file that cannot be read (pytest
 killed while writing it) fails the job with that reason, as any failed job.
 """
@@ -17,6 +18,7 @@ from pipeline.stages.pytest import junit
 from pipeline.stages.pytest import shards as sharding
 from pipeline.stages.pytest.container import OUT_DIR, stage_of
 from pipeline.stages.pytest.session import session_data
+from pipeline.stages.pytest.verdict import plugin_report, verdict
 
 # pytest's own exit codes (pytest.ExitCode) that mean "tests ran, some failed".
 TESTS_FAILED = 1
@@ -68,10 +70,19 @@ def read_results(ctx: JobContext, exit_code: int, data: dict[str, Any]) -> JobOu
     failing = junit.failing(cases)
     held = [t for t in failing if quarantined(t, stage.quarantine)]
     real_failures = [t for t in failing if t not in held]
-    data["failures"] = [{"test": t, "reproduce": reproduce_command(ctx, t)} for t in real_failures]
+    plugin = plugin_report(out)
+    found = verdict(cases, set(held), plugin)
+    data["failures"] = found.failures(lambda t: reproduce_command(ctx, t))
     data["flaky_tests"] = junit.flaky(cases)
     data["quarantined"] = held
     data["test_seconds"] = round(sum(durations.values()), 2)
+    # What the plugin did and saw, under the report's names for it.
+    names = (("database", "databases"), ("coverage", "coverage_note"), ("early_stop", "early_stop"))
+    for theirs, ours in names:
+        if theirs in plugin:
+            data[ours] = plugin[theirs]
+    if found.network:
+        data["needs_network"] = [{"test": c.node_id, "cause": c.cause} for c in found.network]
     # A quarantined test runs and is reported, but cannot fail the build or the totals.
     tests = junit.totals(c for c in cases if c.node_id not in held)
     if exit_code == NO_TESTS_COLLECTED:
@@ -91,6 +102,5 @@ def read_results(ctx: JobContext, exit_code: int, data: dict[str, Any]) -> JobOu
             data=data,
         )
     if real_failures:
-        shown = ", ".join(real_failures[:3]) + (" ..." if len(real_failures) > 3 else "")
-        return failed(f"{len(real_failures)} failed: {shown}", tests=tests)
+        return failed(found.detail(), tests=tests)
     return failed(f"pytest exited {exit_code}; see {ctx.log_path.name}", tests=tests)

@@ -143,7 +143,9 @@ def _stderr(line: str) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("PYTEST_XDIST_WORKER") or config.option.collectonly:
+    # xdist gives a worker's config its workerinput; PYTEST_XDIST_WORKER is not a test,
+    # since a pytest started from inside a worker's test inherits it.
+    if hasattr(config, "workerinput") or config.option.collectonly:
         return  # a worker's tests are reported by the controller
     wanted = os.environ.get("SLIPWAY_PROGRESS") == "1"
     session_file = os.environ.get("SLIPWAY_SESSION_FILE") or None

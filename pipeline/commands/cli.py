@@ -23,8 +23,10 @@ import typer
 
 from pipeline.commands import cache, doctor, engine, gc, images, init
 from pipeline.commands.describe import describe_job
-from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, err, out, say
+from pipeline.commands.opening import open_report, print_report_paths
+from pipeline.commands.options import ConfigOpt, EngineChoice, EngineOpt, err, optional_config, out, say
 from pipeline.commands.reproduce import reproduce as do_reproduce
+from pipeline.commands.view import ProgressMode, open_view
 from pipeline.config import Config, load_config
 from pipeline.config.schema import schema_text
 from pipeline.model import signals
@@ -33,7 +35,7 @@ from pipeline.plan import Plan, Shard, build_plan
 from pipeline.reports.merge import merge_reports as do_merge
 from pipeline.reports.run_report import read_report
 from pipeline.reports.summary import render_summary
-from pipeline.run import execute, last_durations, open_engine
+from pipeline.run import execute, last_durations, open_engine, publish
 from pipeline.stages.base import RunOptions
 from pipeline.testing.cpus import available_cpus
 
@@ -57,6 +59,14 @@ OnlyOpt = Annotated[
 ]
 SkipOpt = Annotated[list[str] | None, typer.Option("--skip", help="Leave these stages out.")]
 NoNeedsOpt = Annotated[bool, typer.Option("--no-needs", help="With --only: not their needs.")]
+ProgressOpt = Annotated[
+    ProgressMode,
+    typer.Option(
+        "--progress",
+        help="How the run is shown: a live table (rich), plain lines (plain; in CI each job's "
+        "log too, streamed and grouped), or rich on a terminal and plain elsewhere (auto).",
+    ),
+]
 ShardOpt = Annotated[
     str | None, typer.Option("--shard", help="i/N: run shard i of N of every sharded stage.")
 ]
@@ -136,12 +146,13 @@ def run(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every job, ignore results.")] = (
         False
     ),
+    progress: ProgressOpt = ProgressMode.auto,
 ) -> None:
     """Run the pipeline (all stages, or a selection) and write its report."""
     with signals.held():
         _run(
             config, engine, only, skip, no_needs, shard, report_dir, jobs,
-            fail_fast=fail_fast, no_cache=no_cache,
+            fail_fast=fail_fast, no_cache=no_cache, progress=progress,
         )
 
 
@@ -157,6 +168,7 @@ def _run(
     *,
     fail_fast: bool,
     no_cache: bool,
+    progress: ProgressMode,
 ) -> None:
     cfg = load_config(config)
     the_plan = _plan(cfg, only, skip, no_needs, shard)
@@ -166,26 +178,34 @@ def _run(
     cpus = available_cpus()
     chosen = open_engine(cfg, engine.value, emit=say)
     say(f"engine: {chosen.name} ({chosen.reason})")
-    outcome = anyio.run(
-        lambda: execute(
-            cfg,
-            the_plan,
-            engine_factory=chosen.factory,
-            report_dir=report_dir,
-            options=RunOptions(no_cache=no_cache, max_parallel=jobs or default_jobs(cpus), total_cpus=cpus),
-            fail_fast=fail_fast,
-            emit=say,
+    options = RunOptions(no_cache=no_cache, max_parallel=jobs or default_jobs(cpus), total_cpus=cpus)
+    with open_view(progress, console=err) as view:
+        outcome = anyio.run(
+            lambda: execute(
+                cfg,
+                the_plan,
+                engine_factory=chosen.factory,
+                report_dir=report_dir,
+                options=options,
+                fail_fast=fail_fast,
+                on_event=view,
+            )
         )
-    )
     out.print(render_summary(outcome.report), markup=False)
-    out.print(f"report: {report_dir / 'report.json'}", markup=False)
+    print_report_paths(report_dir, outcome.views)
     raise typer.Exit(outcome.exit_code)
 
 
 @app.command()
-def report(report_dir: Annotated[Path, typer.Argument(help="The --report-dir of a run.")]) -> None:
-    """Print the summary of an earlier run."""
-    out.print(render_summary(read_report(report_dir)), markup=False)
+def report(
+    report_dir: Annotated[Path, typer.Argument(help="The --report-dir of a run.")],
+    open_html: Annotated[bool, typer.Option("--open", help="Open its report.html in a web browser.")] = False,
+) -> None:
+    """Print the summary of an earlier run (and open its report.html)."""
+    data = read_report(report_dir)
+    out.print(render_summary(data), markup=False)
+    if open_html:
+        open_report(data, report_dir)
 
 
 @app.command()
@@ -242,10 +262,16 @@ def merge_reports(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where the merged report goes.")] = Path(
         "slipway-report-merged"
     ),
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="The pipeline file (maps test paths for CI annotations).")
+    ] = Path("pipeline.yaml"),
 ) -> None:
     """Merge the reports of several runs (a CI matrix of --shard i/N) into one."""
     merged = do_merge(sources, output)
+    with open_view(ProgressMode.plain, console=err) as view:
+        views = publish(merged, output, config=optional_config(config), on_event=view)
     out.print(render_summary(merged), markup=False)
+    print_report_paths(output, views)
     raise typer.Exit(0 if merged["status"] == "success" else 1)
 
 

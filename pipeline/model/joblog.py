@@ -3,6 +3,11 @@
 Exec output is written from a worker thread while the event loop writes engine
 messages (service readiness, exports), hence the lock; lines that arrive after
 the job finished (an abandoned stream on cancellation) are dropped.
+
+Lines that start with ``EVENT_PREFIX`` are events a job's process reports to
+Slipway (the pytest progress plugin's ``##slipway:progress {...}``), not output:
+they go to a file of their own beside the log (``events_path``), which the run's
+live view follows, so a person reading the log never sees them.
 """
 
 from __future__ import annotations
@@ -10,10 +15,17 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 from pipeline.model.secrets import Redactor
 
 ENGINE_PREFIX = "[slipway] "
+EVENT_PREFIX = "##slipway:"
+
+
+def events_path(log_path: Path) -> Path:
+    """The file beside a job's log that holds the job's event lines."""
+    return log_path.with_name(log_path.name + ".events")
 
 
 class JobLog:
@@ -25,14 +37,21 @@ class JobLog:
         self._redact = redactor
         self._lock = threading.Lock()
         self._fh = path.open("a", encoding="utf-8", errors="replace")
+        self._events: TextIO | None = None  # opened at the first event: most jobs have none
+        self._closed = False
 
     def line(self, text: str) -> None:
-        """One line of command output."""
+        """One line of command output (or an event line, kept apart)."""
         with self._lock:
-            if self._fh.closed:
+            if self._closed:
                 return
-            self._fh.write(self._redact(text.rstrip("\n")) + "\n")
-            self._fh.flush()
+            fh: TextIO = self._fh
+            if text.startswith(EVENT_PREFIX):
+                if self._events is None:
+                    self._events = events_path(self.path).open("a", encoding="utf-8", errors="replace")
+                fh = self._events
+            fh.write(self._redact(text.rstrip("\n")) + "\n")
+            fh.flush()
 
     def engine(self, text: str) -> None:
         """A line from the engine itself (what it does, why it stopped)."""
@@ -40,7 +59,10 @@ class JobLog:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._fh.close()
+            if self._events is not None:
+                self._events.close()
 
     def __enter__(self) -> JobLog:
         return self

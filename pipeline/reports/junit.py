@@ -1,13 +1,19 @@
-"""JUnit XML of every test job merged into one file for CI (``junit.xml`` of the report).
+"""The JUnit XML that CI systems read: one file per test job (``junit/<job>.xml``) and
+all of them merged (``junit.xml``), in the report directory.
 
-Suites are kept as pytest wrote them (read by ``stages/pytest/junit.py``); only their
-names change, to say which job ran them.
+Suites are kept as pytest wrote them (read by ``stages/pytest/junit.py``), with
+``classname`` the dotted path pytest gives (``tests.api.test_orders.TestRefund``),
+except for what CI systems need to point at a test: each suite is named after the
+job that ran it, each testcase's ``file`` is relative to the repository's root (the
+container's and pytest's rootdir are mapped away), and its ``line`` counts from 1
+(pytest's xunit1 writes its own 0-based line). GitLab's test report, GitHub's JUnit
+actions (``file`` and ``line`` for annotations) and Woodpecker's plugins read these.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.model.outcome import TestTotals
@@ -16,9 +22,7 @@ from pipeline.stages.pytest.junit import read, results_of, suites, totals
 _SUMMED = ("tests", "failures", "errors", "skipped")
 
 
-def merge(
-    files: Sequence[Path], output: Path, *, names: Sequence[str] | None = None
-) -> TestTotals:
+def merge(files: Sequence[Path], output: Path, *, names: Sequence[str] | None = None) -> TestTotals:
     """Write one ``<testsuites>`` holding every suite of ``files``; return the totals.
 
     Suites are kept as they are, except that ``names[i]``, when given, renames
@@ -47,6 +51,26 @@ def merge(
     output.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(merged).write(output, encoding="utf-8", xml_declaration=True)
     return total
+
+
+def ci_copy(source: Path, dest: Path, *, suite: str, to_repo: Callable[[str], str | None]) -> Path:
+    """Write ``source`` (pytest's JUnit of one job) to ``dest`` as CI systems read it: its
+    suites named ``suite``, files mapped by ``to_repo`` (kept when it cannot map them),
+    lines counted from 1. Raises ``JUnitError`` for a file that cannot be read."""
+    element = read(source)
+    for found in suites(element):
+        found.set("name", suite)
+        for case in found.iter("testcase"):
+            file = case.get("file")
+            mapped = to_repo(file) if file else None
+            if mapped:
+                case.set("file", mapped)
+            line = case.get("line")
+            if line is not None and line.isdigit():
+                case.set("line", str(int(line) + 1))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(element).write(dest, encoding="utf-8", xml_declaration=True)
+    return dest
 
 
 def _int(value: str | None) -> int:

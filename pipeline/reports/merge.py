@@ -12,6 +12,7 @@ quarantined tests).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from pipeline.model.outcome import TestTotals
 from pipeline.reports import coverage, junit
 from pipeline.reports.run_report import read_report, report_document, write_report
 from pipeline.reports.summary import render_summary
-from pipeline.reports.testsuite import shard_balance
+from pipeline.reports.testsuite import JOB_JUNIT_DIR, shard_balance
 
 _WORST = {"success": 0, "failed": 1, "interrupted": 2}
 _LISTS = ("failures", "flaky_tests", "quarantined_tests")
@@ -41,6 +42,18 @@ def _critical(report: Mapping[str, Any]) -> tuple[float, list[str]]:
     return sum(took.get(n, 0.0) for n in path), path
 
 
+def _copy_job_junit(reports: list[tuple[Path, dict[str, Any]]], out: Path) -> None:
+    """Every run's ``junit/<job>.xml`` into ``out/junit/``; a job two runs both ran (a
+    stage without shards in every runner of the matrix) gets its run id in the name."""
+    seen: set[str] = set()
+    for src, report in reports:
+        for path in sorted((src / JOB_JUNIT_DIR).glob("*.xml")):
+            name = path.name if path.name not in seen else f"{path.stem}.{report['run_id']}.xml"
+            seen.add(name)
+            (out / JOB_JUNIT_DIR).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, out / JOB_JUNIT_DIR / name)
+
+
 def merge_reports(sources: list[Path], out: Path, *, root: Path | None = None) -> dict[str, Any]:
     """Merge the reports in ``sources`` into ``out``; coverage paths map to ``root``
     (default: the current directory, the checkout the merging job runs in)."""
@@ -57,17 +70,17 @@ def merge_reports(sources: list[Path], out: Path, *, root: Path | None = None) -
             job["run_id"] = report["run_id"]
             jobs.append(job)
     tests = [TestTotals.from_dict(r["tests"]) for _, r in reports if r.get("tests")]
-    extra: dict[str, Any] = {
-        key: [item for _, r in reports for item in r.get(key) or []] for key in _LISTS
-    }
+    extra: dict[str, Any] = {key: [item for _, r in reports for item in r.get(key) or []] for key in _LISTS}
     extra["merged_from"] = [str(s) for s in sources]
     shas = {r.get("git_sha") for _, r in reports}
     if len(shas) > 1:
         extra["warnings"] = [f"the reports are of different commits: {sorted(map(str, shas))}"]
     junit_files = [src / "junit.xml" for src, _ in reports if (src / "junit.xml").is_file()]
     if junit_files:
-        junit.merge(junit_files, out / "junit.xml", names=[str(p.parent) for p in junit_files])
+        # Each run named its suites after their jobs (and mapped their paths): kept as they are.
+        junit.merge(junit_files, out / "junit.xml")
         extra["junit"] = "junit.xml"
+        _copy_job_junit(reports, out)
     percent = coverage.combine(
         [src / ".coverage" for src, _ in reports if (src / ".coverage").is_file()],
         data_file=out / ".coverage",

@@ -13,12 +13,15 @@ from typing import Any
 from pipeline.config.model import PytestStage
 from pipeline.model.outcome import JobStatus
 from pipeline.reports import coverage, junit
+from pipeline.reports.paths import path_map
 from pipeline.scheduler import JobRecord, SchedulerResult
-from pipeline.stages.base import PipelineRun
+from pipeline.stages.base import PipelineRun, safe_name
 from pipeline.stages.pytest import durations as stored_durations
 from pipeline.stages.pytest import shards
+from pipeline.stages.pytest.junit import JUnitError
 
 MERGED_JUNIT = "junit.xml"
+JOB_JUNIT_DIR = "junit"  # one file per test job, for CI test reports that take a glob
 MERGED_COVERAGE = "coverage.xml"
 
 
@@ -38,11 +41,29 @@ def _pytest_records(result: SchedulerResult) -> list[JobRecord]:
 
 
 def merge_junit(run: PipelineRun, records: list[JobRecord]) -> Path | None:
-    pairs = [(r.job.name, p) for r in records if (p := _artifact(r, "junit.xml")) is not None]
-    if not pairs:
+    """Each job's JUnit as CI systems read it (``junit/<job>.xml``: repository paths,
+    1-based lines), and all of them merged (``junit.xml``)."""
+    paths = path_map(run.config)
+    written: list[Path] = []
+    for record in records:
+        source = _artifact(record, "junit.xml")
+        if source is None:
+            continue
+        rootdir = (record.outcome.data if record.outcome else {}).get("pytest_rootdir")
+        stage = record.job.stage
+
+        def to_repo(file: str, stage: str = stage, rootdir: object = rootdir) -> str | None:
+            return paths.test_file(file, stage=stage, rootdir=rootdir if isinstance(rootdir, str) else None)
+
+        dest = run.report_dir / JOB_JUNIT_DIR / f"{safe_name(record.job.name)}.xml"
+        try:
+            written.append(junit.ci_copy(source, dest, suite=record.job.name, to_repo=to_repo))
+        except JUnitError:
+            continue  # the job failed with that reason already (stages/pytest/results.py)
+    if not written:
         return None
     target = run.report_dir / MERGED_JUNIT
-    junit.merge([p for _, p in pairs], target, names=[n for n, _ in pairs])
+    junit.merge(written, target)
     return target
 
 

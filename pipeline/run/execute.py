@@ -30,13 +30,17 @@ from pipeline.model.secrets import Redactor, resolve
 from pipeline.plan import Job, Plan
 from pipeline.reports.run_report import build_report, write_report
 from pipeline.reports.summary import render_summary
+from pipeline.reports.views import Views
 from pipeline.run.engine import EngineFactory
+from pipeline.run.events import Note, OnEvent
 from pipeline.run.finalizers import FINALIZERS, Finalizer, finalize
 from pipeline.run.jobcache import StoreProbe, run_cached
 from pipeline.run.lastrun import last_durations, save_durations
+from pipeline.run.publish import publish
 from pipeline.run.stores import describe_store, open_run_store
 from pipeline.run.volumesync import VolumeSync, open_volume_sync, save_volumes
-from pipeline.scheduler import JobRecord, run_plan
+from pipeline.run.watch import JobWatch
+from pipeline.scheduler import SchedulerResult, run_plan
 from pipeline.stages import KINDS
 from pipeline.stages.base import PipelineRun, RunOptions, safe_name
 from pipeline.stages.state import RunState
@@ -51,21 +55,7 @@ class RunOutcome:
     exit_code: int
     report: dict[str, Any]
     report_dir: Path
-
-
-class _Console:
-    """Progress lines; the CLI passes rich's console.print, tests pass a list's append."""
-
-    def __init__(self, emit: Callable[[str], None]) -> None:
-        self.emit = emit
-
-    def job_changed(self, record: JobRecord) -> None:
-        if record.finished is None and record.started is not None:
-            self.emit(f"[start] {record.job.name}")
-        elif record.finished is not None or record.status == "skipped":
-            took = f" {record.duration_s:.1f}s" if record.finished else ""
-            detail = f"  ({record.detail})" if record.detail else ""
-            self.emit(f"[{record.status}] {record.job.name}{took}{detail}")
+    views: Views | None = None  # report.html and the timeline, unless they failed
 
 
 async def _interruptible(
@@ -112,12 +102,20 @@ async def execute(
     report_dir: Path,
     options: RunOptions,
     fail_fast: bool = False,
-    emit: Callable[[str], None] = print,
+    on_event: OnEvent = lambda _event: None,
     finalizers: tuple[Finalizer, ...] = FINALIZERS,
     handle_signals: bool = True,
 ) -> RunOutcome:
-    """Run ``plan`` and write the report; returns the exit code (0, 1 or 130)."""
+    """Run ``plan`` and write the report; returns the exit code (0, 1 or 130).
+
+    ``on_event`` hears the run as it happens (``run/events.py``): jobs starting and
+    ending, their output, tests done so far, notes, and CI lines to print verbatim.
+    """
     run_id = new_run_id()
+
+    def emit(text: str) -> None:
+        on_event(Note(text))
+
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "logs").mkdir(exist_ok=True)
     declared = set(config.model.secrets)
@@ -140,7 +138,8 @@ async def execute(
     )
     # Asked by the pytest kind's CPU budget: which of the run's jobs the job cache answers.
     pipeline_run.state.cache_probe = StoreProbe(pipeline_run, KINDS)
-    console = _Console(emit)
+    watch = JobWatch(on_event)
+    watch.run_started(plan, run_id)
     emit(describe_store(pipeline_run.store, no_cache=options.no_cache))
 
     try:
@@ -160,16 +159,17 @@ async def execute(
                 raise SlipwayError(f"stage kind {job.kind!r} is not available in this Slipway")
             return await run_cached(ctx, kind, volumes)
 
-        result = await run_plan(
-            plan,
-            runner,
-            max_parallel=options.max_parallel,
-            fail_fast=fail_fast,
-            log_path=lambda job: report_dir / "logs" / f"{safe_name(job.name)}.log",
-            on_change=console.job_changed,
-            handle_signals=handle_signals,
-            interrupted=interrupted or signals.received(),
-        )
+        async with watch.following():
+            result = await run_plan(
+                plan,
+                runner,
+                max_parallel=options.max_parallel,
+                fail_fast=fail_fast,
+                log_path=lambda job: report_dir / "logs" / f"{safe_name(job.name)}.log",
+                on_change=watch.job_changed,
+                handle_signals=handle_signals,
+                interrupted=interrupted or signals.received(),
+            )
         signals.again()
         if result.status is RunStatus.SUCCESS:
             await save_volumes(volumes)
@@ -177,29 +177,9 @@ async def execute(
         with anyio.CancelScope(shield=True):
             close_error = await _close(engine)
 
-    extra = finalize(finalizers, pipeline_run, result)
-    extra["project_root"] = str(config.project_root)  # where coverage paths point (merge-reports)
-    if extra.get("failed_checks") and result.status is RunStatus.SUCCESS:
-        result.status = RunStatus.FAILED
-        for check in extra["failed_checks"]:
-            emit(f"[failed] {check}")
-    path, _ = plan.critical_path()
-    measured = Plan(jobs=plan.jobs, durations={r.job.name: r.duration_s for r in result.records})
-    critical, _ = measured.critical_path()
-    coverage = extra.pop("coverage_percent", None)
-    report = build_report(
-        result,
-        run_id=run_id,
-        git_sha=config.variables.get("GIT_SHA", ""),
-        engine=engine.name,
-        report_dir=report_dir,
-        critical_path=critical or path,
-        coverage_percent=coverage,
-        extra=extra,
+    report, views = _report(
+        config, plan, pipeline_run, result, finalizers=finalizers, engine_name=engine.name, on_event=on_event
     )
-    write_report(report, report_dir)
-    (report_dir / "summary.md").write_text(render_summary(report), encoding="utf-8")
-    save_durations(config, result)
     if result.status is RunStatus.INTERRUPTED:
         # An interrupted run exits 130 even if its engine went away with it (`dagger run`
         # ends its session when it is interrupted): what closing said is only a warning.
@@ -214,4 +194,42 @@ async def execute(
         RunStatus.FAILED: EXIT_FAILED,
         RunStatus.INTERRUPTED: EXIT_INTERRUPTED,
     }[result.status]
-    return RunOutcome(exit_code=code, report=report, report_dir=report_dir)
+    return RunOutcome(exit_code=code, report=report, report_dir=report_dir, views=views)
+
+
+def _report(
+    config: Config,
+    plan: Plan,
+    pipeline_run: PipelineRun,
+    result: SchedulerResult,
+    *,
+    finalizers: tuple[Finalizer, ...],
+    engine_name: str,
+    on_event: OnEvent,
+) -> tuple[dict[str, Any], Views | None]:
+    """The run's report and its views, written: after the jobs, whatever their outcome."""
+    extra = finalize(finalizers, pipeline_run, result)
+    extra["project_root"] = str(config.project_root)  # where coverage paths point (merge-reports)
+    if extra.get("failed_checks") and result.status is RunStatus.SUCCESS:
+        result.status = RunStatus.FAILED
+        for check in extra["failed_checks"]:
+            on_event(Note(f"[failed] {check}"))
+    path, _ = plan.critical_path()
+    measured = Plan(jobs=plan.jobs, durations={r.job.name: r.duration_s for r in result.records})
+    critical, _ = measured.critical_path()
+    coverage = extra.pop("coverage_percent", None)
+    report = build_report(
+        result,
+        run_id=pipeline_run.run_id,
+        git_sha=config.variables.get("GIT_SHA", ""),
+        engine=engine_name,
+        report_dir=pipeline_run.report_dir,
+        critical_path=critical or path,
+        coverage_percent=coverage,
+        extra=extra,
+    )
+    write_report(report, pipeline_run.report_dir)
+    (pipeline_run.report_dir / "summary.md").write_text(render_summary(report), encoding="utf-8")
+    views = publish(report, pipeline_run.report_dir, config=config, on_event=on_event)
+    save_durations(config, result)
+    return report, views

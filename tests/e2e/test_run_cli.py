@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -126,6 +127,11 @@ def test_mixed_run_reports_everything_and_exits_1(client: docker.DockerClient, p
     assert "s3cr3t-value-42" not in out + err
     summary = (project / "out/summary.md").read_text()
     assert "| broken | ❌ failed |" in summary
+    # What a person opens: the timeline (one bar per job) and report.html, named at the end.
+    svg = (project / "out/timeline.svg").read_text()
+    assert sorted(re.findall(r'data-job="([^"]+)"', svg)) == sorted(jobs)
+    assert (project / "out/timeline.png").is_file() and (project / "out/report.html").is_file()
+    assert "report.html: out/report.html" in out
     assert leftovers(client, report["run_id"]) == []
 
 
@@ -151,6 +157,7 @@ def test_sigint_during_a_job_cleans_up_and_exits_130(client: docker.DockerClient
     assert leftovers(client, run_id) == []
     report = json.loads((project / "out/report.json").read_text())
     assert report["status"] == "interrupted"
+    assert (project / "out/timeline.svg").is_file() and (project / "out/report.html").is_file()
     assert report["jobs"][0]["status"] == "skipped" and report["jobs"][0]["detail"] == "interrupted"
 
 

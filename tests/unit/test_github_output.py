@@ -3,7 +3,7 @@ the step summary appended (never overwritten), and log groups per CI."""
 
 from __future__ import annotations
 
-import io
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +11,15 @@ import pytest
 
 from pipeline.reports import github
 
-# What pytest 9 writes with junit_family=xunit1 (checked by hand): ``line`` is 0-based.
+# The run's JUnit as Slipway writes it for CI (reports/junit.py's ci_copy of what pytest 9
+# writes with junit_family=xunit1): ``file`` from the repository's root, ``line`` 1-based.
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites name="slipway">
   <testsuite name="tests-api" tests="2" failures="1" errors="0" skipped="0">
-    <testcase classname="tests.api.test_orders" name="test_ok" file="tests/api/test_orders.py" line="3" time="0.01"/>
+    <testcase classname="tests.api.test_orders" name="test_ok"
+              file="examples/inventory/backend/tests/api/test_orders.py" line="4" time="0.01"/>
     <testcase classname="tests.api.test_orders.TestRefund" name="test_partial[a:b]"
-              file="tests/api/test_orders.py" line="11" time="0.02">
+              file="examples/inventory/backend/tests/api/test_orders.py" line="12" time="0.02">
       <failure message="assert 2 == 1">tests/api/test_orders.py:14: AssertionError</failure>
     </testcase>
   </testsuite>
@@ -82,24 +84,24 @@ def github_env(tmp_path: Path) -> dict[str, str]:
 
 def test_one_failing_test_is_one_error_at_its_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "junit.xml").write_text(JUNIT, encoding="utf-8")
-    out = io.StringIO()
-    github.emit_github(report(), tmp_path, paths=PATHS, env=github_env(tmp_path), out=out)
-    errors = [line for line in out.getvalue().splitlines() if line.startswith("::error")]
+    out: list[str] = []
+    github.emit_github(report(), tmp_path, paths=PATHS, env=github_env(tmp_path), write=out.append)
+    errors = [line for line in out if line.startswith("::error")]
     assert len(errors) == 1
     props, message = errors[0][len("::error ") :].split("::", 1)
     fields = dict(p.split("=", 1) for p in props.split(","))
     assert fields["file"] == "examples/inventory/backend/tests/api/test_orders.py"
-    assert fields["line"] == "12"  # pytest's 0-based 11
+    assert fields["line"] == "12"
     assert "test_partial[a%3Ab]" in fields["title"]
     assert "assert 2 == 1" in message
     assert "%0A%0AReproduce: python -m pipeline reproduce" in message
-    assert not [line for line in out.getvalue().splitlines() if line.startswith("::warning")]
+    assert not [line for line in out if line.startswith("::warning")]
 
 
 def test_nothing_outside_github_actions(tmp_path: Path) -> None:
-    out = io.StringIO()
-    github.emit_github(report(), tmp_path, env={"CI": "woodpecker"}, out=out)
-    assert out.getvalue() == ""
+    out: list[str] = []
+    assert github.emit_github(report(), tmp_path, env={"CI": "woodpecker"}, write=out.append) == 0
+    assert out == []
     assert not (tmp_path / "summary.md").exists()
 
 
@@ -107,7 +109,11 @@ def test_junit_locations_read_xunit1() -> None:
     locations = {loc.node_id: loc for loc in github.junit_locations(JUNIT)}
     assert set(locations) == {"tests/api/test_orders.py::test_ok", FAILING}
     failing = locations[FAILING]
-    assert (failing.suite, failing.file, failing.line) == ("tests-api", "tests/api/test_orders.py", 12)
+    assert (failing.suite, failing.file, failing.line) == (
+        "tests-api",
+        "examples/inventory/backend/tests/api/test_orders.py",
+        12,
+    )
     assert failing.message == "assert 2 == 1"
     assert github.junit_locations("<not xml") == []
 
@@ -120,7 +126,7 @@ def test_line_from_source_when_junit_has_none(tmp_path: Path) -> None:
         "    def test_partial(self, x):\n        assert x\n",
         encoding="utf-8",
     )
-    [error] = github.annotations_for(report(jobs=[]), paths=PATHS, repo_root=tmp_path)
+    [error] = github.annotations_for(report(jobs=[]), paths=replace(PATHS, repo_root=tmp_path))
     assert error.file == "examples/inventory/backend/tests/api/test_orders.py"
     assert error.line == 5  # the decorator's line, as pytest reports it
     assert github.find_test_line("def test_a():\n    pass\n", "t.py::test_a") == 1
@@ -295,5 +301,21 @@ def test_rootdir_above_the_workdir(tmp_path: Path) -> None:
     source = tmp_path / "examples/inventory/tests/api/test_orders.py"
     source.parent.mkdir(parents=True)
     source.write_text("class TestRefund:\n    def test_partial(self):\n        pass\n", encoding="utf-8")
-    [error] = github.annotations_for(report(jobs=[]), paths=PATHS, repo_root=tmp_path)
+    [error] = github.annotations_for(report(jobs=[]), paths=replace(PATHS, repo_root=tmp_path))
+    assert (error.file, error.line) == ("examples/inventory/tests/api/test_orders.py", 2)
+
+
+def test_the_jobs_rootdir_maps_a_test_without_junit(tmp_path: Path) -> None:
+    # Both readings exist on disk; the rootdir the progress plugin reported decides.
+    for folder in ("examples/inventory/tests/api", "examples/inventory/backend/tests/api"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "test_orders.py").write_text(
+            "class TestRefund:\n    def test_partial(self):\n        pass\n", encoding="utf-8"
+        )
+    paths = replace(PATHS, repo_root=tmp_path)
+    guessed = report(jobs=[report()["jobs"][0]])
+    [error] = github.annotations_for(guessed, paths=paths)
+    assert error.file == "examples/inventory/backend/tests/api/test_orders.py"  # the stage's workdir
+    told = report(jobs=[{**report()["jobs"][0], "pytest_rootdir": "/src"}])
+    [error] = github.annotations_for(told, paths=paths)
     assert (error.file, error.line) == ("examples/inventory/tests/api/test_orders.py", 2)

@@ -75,8 +75,13 @@ def job_ctx(run: PipelineRun, name: str) -> JobContext:
 
 def test_pytest_args_put_ours_after_the_projects(run: PipelineRun) -> None:
     args = container.pytest_args(job_ctx(run, "unit"), workers=3, select=["tests/unit"])
-    assert args[:7] == ["tests/unit", "-p", "slipway_pytest_plugin", "-p", "slipway_pytest_phases",
-                        "-p", "no:cacheprovider"]
+    assert args[:9] == [
+        "tests/unit",
+        "-p", "slipway_pytest_plugin",
+        "-p", "slipway_pytest_phases",
+        "-p", "slipway_pytest_progress",
+        "-p", "no:cacheprovider",
+    ]  # fmt: skip
     assert args[args.index("-n") + 1] == "3" and args[args.index("--dist") + 1] == "worksteal"
     assert args[args.index("-m") + 1] == "not slow"
     assert args[args.index("--reruns") + 1] == "2"
@@ -146,6 +151,7 @@ def test_spec_copies_plugin_exports_outputs_and_binds_services(run: PipelineRun)
     # Every module the plugin imports is copied beside it.
     assert {Path(d).stem for d in dests} == set(container.PLUGIN_MODULES.values())
     assert all((container.TESTING / name).is_file() for name in container.PLUGIN_MODULES)
+    assert "/slipway/slipway_pytest_progress.py" in dests
     assert spec.outputs == ("/slipway/out",)
     assert [s.name for s in spec.services] == ["db"]
     assert spec.services[0].shared  # one PostgreSQL server per run, a database per job

@@ -187,6 +187,12 @@ def test_log_excerpt_falls_back_to_the_tail() -> None:
     assert clipped[0] == "___ test_a ___" and clipped[-1] == "x99" and "left out" in "".join(clipped)
 
 
+def test_log_excerpt_leaves_event_lines_out() -> None:
+    # Dagger writes a job's output whole at its end, the progress plugin's lines with it.
+    log = 'collected 3 items\n##slipway:progress {"done": 3, "total": 3, "failed": 1}\nFAILED t.py::test_a\n'
+    assert html.log_excerpt(log) == "collected 3 items\nFAILED t.py::test_a"
+
+
 def test_write_html_inlines_the_timeline_and_reads_logs(tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "tests-integration-2.log").write_text(LOG, encoding="utf-8")

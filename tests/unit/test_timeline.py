@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from pipeline.reports import timeline
 
@@ -159,15 +160,12 @@ def test_report_without_times_still_draws() -> None:
 
 
 def test_writes_svg_and_png(tmp_path: Path) -> None:
-    pytest.importorskip("PIL", reason="Pillow draws the PNG")
     (tmp_path / "report.json").write_text(json.dumps(sample_report()), encoding="utf-8")
     assert timeline.main([str(tmp_path)]) == 0
     svg = (tmp_path / timeline.SVG_FILE).read_text(encoding="utf-8")
     assert len(job_bars(svg)) == 7
     png = (tmp_path / timeline.PNG_FILE).read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    from PIL import Image
-
     with Image.open(tmp_path / timeline.PNG_FILE) as image:
         assert image.format == "PNG"
         assert image.width >= 1200

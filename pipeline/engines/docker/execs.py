@@ -35,11 +35,17 @@ def exec_stream(
     argv: Sequence[str],
     on_chunk: Callable[[bytes], None],
     *,
+    on_stderr: Callable[[bytes], None] | None = None,
     environment: dict[str, str] | None = None,
     workdir: str | None = None,
     user: str = "",
 ) -> int:
-    """Run ``argv`` in ``container``, feeding its output to ``on_chunk``; its exit code."""
+    """Run ``argv`` in ``container``, feeding its output to ``on_chunk``; its exit code.
+
+    With ``on_stderr``, stderr goes there and stdout alone to ``on_chunk``: each
+    stream is then split into lines of its own, so a line written to one can never
+    land in the middle of a line being written to the other.
+    """
     exec_id = api.exec_create(
         container,
         list(argv),
@@ -49,12 +55,23 @@ def exec_stream(
         stdout=True,
         stderr=True,
     )["Id"]
-    output = api.exec_start(exec_id, stream=True)
-    try:
-        for chunk in output:
-            on_chunk(chunk)
-    finally:
-        close_stream(output)
+    if on_stderr is None:
+        output = api.exec_start(exec_id, stream=True)
+        try:
+            for chunk in output:
+                on_chunk(chunk)
+        finally:
+            close_stream(output)
+    else:
+        split = api.exec_start(exec_id, stream=True, demux=True)
+        try:
+            for out, err in split:  # demultiplexed: one of the two is None
+                if out:
+                    on_chunk(out)
+                if err:
+                    on_stderr(err)
+        finally:
+            close_stream(split)
     return wait_exit(api, exec_id)
 
 

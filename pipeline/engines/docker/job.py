@@ -271,11 +271,19 @@ async def _exec(
     log.engine(f"$ {shlex.join(argv)}")
 
     def stream() -> int:
-        lines = LineSplitter(log)
+        out, err = LineSplitter(log), LineSplitter(log)
         code = exec_stream(
-            api, cid, argv, lines.feed, environment=secrets, workdir=spec.workdir, user=spec.user or ""
+            api,
+            cid,
+            argv,
+            out.feed,
+            on_stderr=err.feed,
+            environment=secrets,
+            workdir=spec.workdir,
+            user=spec.user or "",
         )
-        lines.flush()
+        out.flush()
+        err.flush()
         return code
 
     return await call_long(f"run {argv[0]}", stream)

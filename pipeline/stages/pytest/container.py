@@ -16,10 +16,10 @@ from pipeline.model.spec import CacheMount, ContainerSpec, FileMount, ImageRef, 
 from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
 from pipeline.stages.pytest import impact
 from pipeline.stages.pytest.budget import budget_workers
-from pipeline.stages.pytest.layout import NODE_IDS_FILE, OUT_DIR, PLUGIN_DIR, TESTING, stage_of
+from pipeline.stages.pytest.layout import NODE_IDS_FILE, OUT_DIR, PLUGIN_DIR, SESSION_FILE, TESTING, stage_of
 from pipeline.stages.pytest.sources import source_mount
 
-__all__ = ["NODE_IDS_FILE", "OUT_DIR", "PLUGIN_DIR", "TESTING", "spec", "stage_of"]
+__all__ = ["NODE_IDS_FILE", "OUT_DIR", "PLUGIN_DIR", "SESSION_FILE", "TESTING", "spec", "stage_of"]
 # Below two workers xdist is a serial run with extra overhead, and a group whose
 # tests wait on PostgreSQL leaves its CPU idle while it waits; two per group is
 # the floor, and on Docker the CPU weights still add up to the machine's cores.
@@ -46,6 +46,7 @@ PLUGIN_MODULES = {
     "covcontext.py": "slipway_pytest_cov",
     "causes.py": "slipway_pytest_causes",
     "phases.py": "slipway_pytest_phases",  # loaded with -p
+    "progress.py": "slipway_pytest_progress",  # loaded with -p: tests done / total, worker timings
 }
 
 
@@ -94,7 +95,13 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
     """The pytest argv after ``python -m pytest`` (the project's own options still apply:
     ours come later on the command line, so they win where both set the same one)."""
     stage = stage_of(ctx)
-    args = [*select, "-p", "slipway_pytest_plugin", "-p", "slipway_pytest_phases", "-p", "no:cacheprovider"]
+    args = [
+        *select,
+        "-p", "slipway_pytest_plugin",
+        "-p", "slipway_pytest_phases",
+        "-p", "slipway_pytest_progress",
+        "-p", "no:cacheprovider",
+    ]  # fmt: skip
     if workers == 0 or stage.dist == "no":
         args += ["-n", "0"]  # in-process; still overrides a project's own -n in addopts
     else:
@@ -115,6 +122,12 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
     args += impact.args(ctx)
     args += list(stage.addopts)
     return args
+
+
+def progress_env() -> list[tuple[str, str]]:
+    """The progress plugin's switches: its lines for the live view, its session file
+    (pytest's rootdir and the xdist workers' timings) among the outputs."""
+    return [("SLIPWAY_PROGRESS", "1"), ("SLIPWAY_SESSION_FILE", SESSION_FILE)]
 
 
 def database_name(base: str, job: str) -> str:
@@ -174,6 +187,7 @@ def container_env(ctx: JobContext) -> dict[str, str]:
         "SLIPWAY_OUT_DIR": OUT_DIR,
         "SLIPWAY_EARLY_STOP": str(stage.early_stop),
         "SLIPWAY_PHASES_FILE": f"{OUT_DIR}/phases.json",
+        **dict(progress_env()),
         **dict(database_env(ctx)),
     }
     env = {**ours, **{k: v for k, v in stage.env.items() if not k.startswith("SLIPWAY_")}}

@@ -68,8 +68,9 @@ def node_id(classname: str, name: str, *, file: str | None = None, root: Path | 
     parts = classname.split(".")
     cut: int | None = None
     if file:
-        # As pytest dotted it: a dot inside a directory name adds a part too.
-        cut = len(Path(file).with_suffix("").as_posix().replace("/", ".").split("."))
+        found = _rootdir_part(file, parts)
+        if found is not None:
+            file, cut = found
     elif root is not None:
         found = _module_in_tree(root, parts, 0)
         if found is not None:
@@ -80,6 +81,24 @@ def node_id(classname: str, name: str, *, file: str | None = None, root: Path | 
             cut -= 1
     path = file or "/".join(parts[:cut]) + ".py"
     return "::".join([path, *parts[cut:], name])
+
+
+def _rootdir_part(file: str, parts: list[str]) -> tuple[str, int] | None:
+    """The end of ``file`` that pytest's dotted classname starts with, and how many of
+    its parts that is: all of a path relative to pytest's rootdir (pytest's own
+    ``file``), the tail of one named from the repository's root (Slipway's CI JUnit).
+    A dot inside a directory or file name adds a part too, as pytest dots it."""
+    path = Path(file)
+    components = path.with_suffix("").as_posix().split("/")
+    found: tuple[str, int] | None = None
+    used = 0
+    for index in range(len(components) - 1, -1, -1):
+        used += len(components[index].split("."))
+        if used > len(parts):
+            break
+        if [p for c in components[index:] for p in c.split(".")] == parts[:used]:
+            found = ("/".join(components[index:]) + (path.suffix or ".py"), used)  # the longest wins
+    return found
 
 
 def _module_in_tree(directory: Path, parts: list[str], start: int) -> tuple[str, int] | None:

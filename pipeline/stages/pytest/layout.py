@@ -12,6 +12,7 @@ TESTING = Path(__file__).resolve().parents[2] / "testing"  # pipeline/testing, c
 PLUGIN_DIR = "/slipway"
 OUT_DIR = "/slipway/out"
 NODE_IDS_FILE = "/slipway/tests.txt"
+SESSION_FILE = f"{OUT_DIR}/session.json"  # the progress plugin: rootdir, worker timings
 
 
 def stage_of(ctx: JobContext) -> PytestStage:

@@ -17,6 +17,7 @@ from pipeline.stages.base import JobContext
 from pipeline.stages.pytest import junit
 from pipeline.stages.pytest import shards as sharding
 from pipeline.stages.pytest.container import OUT_DIR, stage_of
+from pipeline.stages.pytest.session import session_data
 from pipeline.stages.pytest.verdict import plugin_report, verdict
 
 # pytest's own exit codes (pytest.ExitCode) that mean "tests ran, some failed".
@@ -48,6 +49,7 @@ def read_results(  # noqa: PLR0911  one return per kind of outcome, in the order
     out = ctx.artifacts_dir / OUT_DIR.lstrip("/")
     junit_path = out / "junit.xml"
     artifacts = sorted(p for p in out.rglob("*") if p.is_file()) if out.is_dir() else []
+    data.update(session_data(out))  # pytest's rootdir, the xdist workers' timings
 
     def failed(detail: str, **more: Any) -> JobOutcome:
         return JobOutcome(

@@ -10,9 +10,11 @@ example end to end) are in test_dagger_run.py.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from pathlib import Path
 
+import anyio
 import pytest
 
 from pipeline.engines.base import RunResult
@@ -31,6 +33,7 @@ from pipeline.model.spec import (
 from tests.integration.dagger_live import (
     RUNNER_REGISTRY,
     build_and_publish,
+    engine,
     find_engine,
     push_cold,
     registry_digest,
@@ -228,6 +231,45 @@ def test_two_jobs_with_their_own_postgres_stay_isolated(target: DaggerTarget, tm
     assert "only_in_a" in text(a)
     assert isinstance(b, RunResult) and b.exit_code == 0, text(b)
     assert "ISOLATED" in text(b)
+
+
+def test_a_shared_postgres_is_one_instance_that_outlives_the_job_that_started_it(
+    target: DaggerTarget, tmp_path: Path
+) -> None:
+    """main's shared services on Dagger: no owner, so the second job binds the first job's
+    instance, and the first job's end does not stop it (only the session's end does)."""
+    shared = dataclasses.replace(postgres(), shared=True)
+
+    def job(name: str, script: str) -> ContainerSpec:
+        return ContainerSpec(
+            name=name,
+            image=PG,
+            services=(shared,),
+            env=(("PGPASSWORD", "pw"),),
+            commands=(("sh", "-c", script),),
+        )
+
+    first = job("a", "psql -h db -U postgres -c 'CREATE DATABASE made_by_a'")
+    second = job(
+        "b",
+        "psql -h db -U postgres -lqt | cut -d'|' -f1 | grep -qw made_by_a && echo SHARED || echo ISOLATED",
+    )
+
+    async def one_after_the_other() -> list[RunResult]:
+        eng = engine(target, tmp_path)
+        try:
+            return [
+                await eng.run(s, log_path=tmp_path / f"{s.name}.log", output_dir=tmp_path / f"out-{s.name}")
+                for s in (first, second)
+            ]
+        finally:
+            await eng.aclose()
+
+    a, b = anyio.run(one_after_the_other)
+    assert a.exit_code == 0, text(a)
+    assert b.exit_code == 0, text(b)
+    assert "SHARED" in text(b)
+    assert {"services", "commands", "cleanup"} <= a.phases.keys()
 
 
 # --- publish ----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ chain would send can be read without one (ENVIRONMENT.md, "Dagger here").
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,18 @@ def test_services_of_two_jobs_are_distinct_instances() -> None:
     assert sels(one.services[0][1]) != sels(two.services[0][1])
 
 
+def test_a_shared_service_has_no_owner_so_every_job_binds_one_instance() -> None:
+    shared = dataclasses.replace(PG, shared=True)
+    one = job_chain(spec(name="a", services=(shared,)), setting(), secrets={}, nonce=NONCE)
+    two = job_chain(spec(name="b", services=(shared,)), setting(), secrets={}, nonce="other")
+    assert sels(one.services[0][1]) == sels(two.services[0][1])
+    assert sels(one.services[0][1]) == [s for s in PG_SERVICE if "SLIPWAY_SERVICE_OWNER" not in str(s)]
+    assert any(
+        line.startswith("# shared db: no owner") for line in engine().describe(spec(services=(shared,)))
+    )
+    assert not any(line.startswith("# shared") for line in engine().describe(spec(services=(PG,))))
+
+
 def test_the_bound_service_is_the_one_the_engine_starts() -> None:
     chain = job_chain(spec(services=(PG,)), setting(), secrets={}, nonce=NONCE)
     binding = chain.container._ctx.selections[2]
@@ -448,6 +461,15 @@ def test_limits_are_ignored_and_said_so() -> None:
         "Dagger has no per-container CPU or memory limits"
     )
     assert not any(line.startswith("# limits") for line in engine().describe(spec()))
+
+
+def test_a_cpu_weight_is_ignored_and_said_so() -> None:
+    s = spec(limits=Limits(cpu_weight=512))
+    assert chain_of(s) == chain_of(spec())
+    assert engine().describe(s)[-1] == (
+        "# limits cpus=None memory_bytes=None cpu_weight=512 not applied: "
+        "Dagger has no per-container CPU or memory limits"
+    )
 
 
 def test_ca_bundle_is_copied_in_and_named_by_the_usual_variables(tmp_path: Path) -> None:

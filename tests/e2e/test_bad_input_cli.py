@@ -69,7 +69,7 @@ def test_a_config_that_is_not_utf8(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["images", "bootstrap", "slipway/python:3.13"], "Error: Got unexpected extra argument(s)"),
+        (["doctor", "slipway/python:3.13"], "Error: Got unexpected extra argument(s)"),  # bootstrap takes names
         (["run", "--no-such-option"], "Error: No such option: --no-such-option"),
     ],
 )

@@ -214,6 +214,7 @@ def _report(
         result.status = RunStatus.FAILED
         for check in extra["failed_checks"]:
             on_event(Note(f"[failed] {check}"))
+    _late_signal(result, on_event)
     path, _ = plan.critical_path()
     measured = Plan(jobs=plan.jobs, durations={r.job.name: r.duration_s for r in result.records})
     critical, _ = measured.critical_path()
@@ -231,5 +232,21 @@ def _report(
     write_report(report, pipeline_run.report_dir)
     (pipeline_run.report_dir / "summary.md").write_text(render_summary(report), encoding="utf-8")
     views = publish(report, pipeline_run.report_dir, config=config, on_event=on_event)
+    if _late_signal(result, on_event):  # it came while the report was being written
+        report["status"] = result.status.value
+        write_report(report, pipeline_run.report_dir)
+        (pipeline_run.report_dir / "summary.md").write_text(render_summary(report), encoding="utf-8")
     save_durations(config, result)
     return report, views
+
+
+def _late_signal(result: SchedulerResult, on_event: OnEvent) -> bool:
+    """A SIGINT/SIGTERM after the scheduler stopped listening (while volumes were saved,
+    the engine closed, the report written: seconds on a busy runner) is only remembered
+    by the held handlers; the run still ends as interrupted (exit 130), never green as
+    if the ^C had not been pressed. True if this changed the run's status."""
+    if not signals.received() or result.status is RunStatus.INTERRUPTED:
+        return False
+    result.status = RunStatus.INTERRUPTED
+    on_event(Note("[interrupted] a signal came while the run was finishing; its jobs had ended"))
+    return True

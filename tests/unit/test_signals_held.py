@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+from datetime import UTC, datetime
 
 from pipeline.model import signals
+from pipeline.model.outcome import RunStatus
+from pipeline.run.execute import _late_signal
+from pipeline.scheduler import SchedulerResult
 
 
 def test_a_signal_while_held_is_remembered_and_handlers_come_back() -> None:
@@ -25,3 +29,24 @@ def test_again_outside_held_changes_nothing() -> None:
     before = signal.getsignal(signal.SIGTERM)
     signals.again()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def _green() -> SchedulerResult:
+    now = datetime.now(UTC)
+    return SchedulerResult(status=RunStatus.SUCCESS, records=[], started=now, finished=now)
+
+
+def test_a_signal_while_the_run_finishes_ends_it_interrupted_not_green() -> None:
+    # The trust driver's miss: a SIGINT while the engine closed and the report was
+    # written was remembered by the held handlers and the run still exited 0.
+    said: list[object] = []
+    with signals.held():
+        quiet = _green()
+        assert not _late_signal(quiet, said.append)
+        assert quiet.status is RunStatus.SUCCESS and said == []
+        os.kill(os.getpid(), signal.SIGINT)
+        late = _green()
+        assert _late_signal(late, said.append)
+        assert late.status is RunStatus.INTERRUPTED
+        assert len(said) == 1
+        assert not _late_signal(late, said.append)  # already interrupted: said once

@@ -59,30 +59,30 @@ class OwnDaemon:
 
     def _spawn(self) -> None:
         self._bridge()
-        log = (self.root / "dockerd.log").open("ab")
-        self.proc = subprocess.Popen(
-            [
-                "dockerd",
-                "--data-root",
-                str(self.root / "data"),
-                "--exec-root",
-                str(self.root / "exec"),
-                "--pidfile",
-                str(self.root / "dockerd.pid"),
-                "-H",
-                self.host,
-                f"--bridge={BRIDGE}",
-                "--iptables=false",
-                "--ip-masq=false",
-                "--containerd-namespace",
-                "slipway-trust",
-                "--containerd-plugins-namespace",
-                "slipway-trust-p",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with (self.root / "dockerd.log").open("ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                [
+                    "dockerd",
+                    "--data-root",
+                    str(self.root / "data"),
+                    "--exec-root",
+                    str(self.root / "exec"),
+                    "--pidfile",
+                    str(self.root / "dockerd.pid"),
+                    "-H",
+                    self.host,
+                    f"--bridge={BRIDGE}",
+                    "--iptables=false",
+                    "--ip-masq=false",
+                    "--containerd-namespace",
+                    "slipway-trust",
+                    "--containerd-plugins-namespace",
+                    "slipway-trust-p",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def _wait_and_load(self) -> None:
         deadline = time.monotonic() + 60
@@ -115,8 +115,32 @@ class OwnDaemon:
             time.sleep(0.1)
         self.pidfile.unlink(missing_ok=True)
 
+    def _stop_orphan_containerd(self) -> None:
+        """A dockerd killed by SIGKILL leaves its containerd running; the next dockerd then
+        finds it "still running" by its pidfile and times out waiting on its socket. Stop
+        it (the shims and their containers stay; the next daemon reattaches them)."""
+        pidfile = self.root / "exec" / "containerd" / "containerd.pid"
+        try:
+            pid = int(pidfile.read_text().strip())
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            pidfile.unlink(missing_ok=True)
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        pidfile.unlink(missing_ok=True)
+
     def remove(self) -> None:
         """Start again (to clean what the killed one left), remove every container, stop."""
+        if self.pid() is None:
+            self._stop_orphan_containerd()
         self.start()
         ids = subprocess.run(
             ["docker", "-H", self.host, "ps", "-aq"], capture_output=True, text=True, check=False

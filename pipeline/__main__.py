@@ -1,16 +1,16 @@
 """``python -m pipeline`` (also ``dagger run python -m pipeline`` and ``slipway``)."""
 
-import signal
 import sys
 
-# SIGTERM (a CI runner cancelling the job) while the CLI still imports: the same as ^C
-# (KeyboardInterrupt, exit 130), not a silent kill; the run's own handler takes over later.
-signal.signal(signal.SIGTERM, signal.default_int_handler)
+from pipeline.model import signals  # the standard library only: quick to import
 
-try:
-    from pipeline.commands.cli import main  # importing takes seconds on a loaded runner
-except KeyboardInterrupt:
-    print("interrupted", file=sys.stderr)
+# A SIGINT or SIGTERM (a CI runner cancelling the job) while the CLI still imports is
+# remembered: a run then ends at once as interrupted, with its report (exit 130).
+signals.hold_early()
+from pipeline.commands.cli import main  # noqa: E402  importing takes seconds on a loaded runner
+
+if signals.received() and sys.argv[1:2] != ["run"]:
+    print("interrupted", file=sys.stderr)  # any other command: nothing to report
     sys.exit(130)
-
+signals.end_early()
 sys.exit(main())

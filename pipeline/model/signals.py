@@ -19,16 +19,34 @@ from types import FrameType
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _received: list[int] = []
 _holding: list[bool] = []  # inside held(): again() puts _remember back
+_carried: list[bool] = []  # hold_early() ran: held() keeps what came while importing
 
 
 def _remember(signum: int, _frame: FrameType | None) -> None:
     _received.append(signum)
 
 
+def hold_early() -> None:
+    """From the first line of ``python -m pipeline``: importing the CLI takes seconds on
+    a loaded runner, and a ^C then must still end a run with its report."""
+    _carried.append(True)
+    for sig in _SIGNALS:
+        signal.signal(sig, _remember)
+
+
+def end_early() -> None:
+    """After the imports: ^C and SIGTERM act again (KeyboardInterrupt, exit 130) until
+    a run holds them; what came meanwhile stays remembered for that run's held()."""
+    for sig in _SIGNALS:
+        signal.signal(sig, signal.default_int_handler)
+
+
 @contextmanager
 def held() -> Iterator[None]:
     """Remember SIGINT/SIGTERM instead of acting on them, until the block ends."""
-    _received.clear()
+    if not _carried:
+        _received.clear()
+    _carried.clear()
     previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
     _holding.append(True)
     again()

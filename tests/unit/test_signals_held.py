@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 from pipeline.model import signals
@@ -50,3 +52,21 @@ def test_a_signal_while_the_run_finishes_ends_it_interrupted_not_green() -> None
         assert late.status is RunStatus.INTERRUPTED
         assert len(said) == 1
         assert not _late_signal(late, said.append)  # already interrupted: said once
+
+
+def test_a_signal_while_the_cli_imports_reaches_the_run() -> None:
+    # In a process of its own: hold_early() is for ``python -m pipeline``'s first line.
+    code = (
+        "import os, signal\n"
+        "from pipeline.model import signals\n"
+        "signals.hold_early()\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "signals.end_early()\n"
+        "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
+        "with signals.held():\n"
+        "    assert signals.received(), 'lost'\n"
+        "with signals.held():\n"
+        "    assert not signals.received(), 'a later run starts afresh'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr

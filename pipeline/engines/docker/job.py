@@ -109,7 +109,7 @@ async def run_job(
 async def _say_dead_services(api: APIClient, made: Made, log: JobLog) -> None:
     """A service that stopped under the job (killed, crashed, out of memory) is the
     likelier cause of its failure than the job's own code: say which, and how."""
-    for cid in made.containers:
+    for cid in [*made.shared_services, *made.containers]:
         try:
             info = await call("inspect a service", api.inspect_container, cid)
         except SlipwayError:
@@ -132,6 +132,7 @@ async def _services(
     networks: list[str] = []
     for svc in (s for s in spec.services if s.shared):
         got = await setup.shared.service(setup, svc, spec.name, log)
+        made.shared_services.append(got.container)
         if not got.ready:
             return None
         networks.append(got.network)

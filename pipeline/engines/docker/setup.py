@@ -53,6 +53,9 @@ class Made:
     containers: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    # The run's shared services this job used: never removed by it, but looked at when
+    # it fails (a shared PostgreSQL killed under the job is the likelier cause).
+    shared_services: list[str] = field(default_factory=list)
 
 
 async def resolve_image(setup: Setup, image: Image, log: JobLog) -> str:

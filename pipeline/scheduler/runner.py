@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
@@ -99,6 +99,7 @@ class _Run:
         self.interrupted = False
         self.cancelled = False
         self.fatal: SlipwayError | None = None
+        self.interrupted_at: datetime | None = None
 
     async def all(self, *, handle_signals: bool) -> SchedulerResult:
         started = _now()
@@ -109,7 +110,12 @@ class _Run:
                         tg.start_soon(self.one, job)
                     if handle_signals:
                         outer.start_soon(self.watch_signals)
+                if handle_signals:
+                    # A signal that came with the last job's end is in the event loop's
+                    # queue: let the watcher take it before it is stopped, or it is lost.
+                    await anyio.sleep(SIGNAL_SETTLE_S)
             outer.cancel_scope.cancel()  # stop the signal watcher
+        self.failed_by_the_interrupt()
         return SchedulerResult(
             status=self.status(),
             records=[self.records[j.name] for j in self.plan.jobs],
@@ -117,6 +123,18 @@ class _Run:
             finished=_now(),
             fatal=self.fatal,
         )
+
+    def failed_by_the_interrupt(self) -> None:
+        """Under ``dagger run`` the ^C reaches the dagger CLI too, which ends the session:
+        a running job's command then fails, sometimes a moment before this process sees
+        the signal. Such a job was stopped by the interrupt, like a cancelled one."""
+        if self.interrupted_at is None:
+            return
+        since = self.interrupted_at - INTERRUPT_RACE
+        for record in self.records.values():
+            if record.status is JobStatus.FAILED and record.finished is not None and record.finished >= since:
+                record.status = JobStatus.SKIPPED
+                record.detail = "interrupted (its command ended with the run; see its log)"
 
     def status(self) -> RunStatus:
         if self.interrupted:
@@ -185,11 +203,15 @@ class _Run:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
                 self.interrupted = True
+                self.interrupted_at = _now()
                 self.scope.cancel()
                 return
 
 
 _PASSING = (JobStatus.SUCCESS, JobStatus.CACHED)
+# How much earlier than the signal a job may fail and still be the interrupt's doing.
+INTERRUPT_RACE = timedelta(seconds=1)
+SIGNAL_SETTLE_S = 0.05
 
 
 def _append(log_file: Path | None, text: str) -> None:

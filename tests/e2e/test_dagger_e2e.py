@@ -130,6 +130,12 @@ def test_ctrl_c_under_dagger_run_exits_130_with_a_report(target: DaggerTarget, s
     assert took < 10, f"`dagger run` kills after 10 s; the run took {took:.1f}s to end"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=subprocess.TimeoutExpired,
+    reason="known bug (issue 10): an engine killed mid-exec is not noticed by the session; the run "
+    "hangs instead of exiting 2 with its report (found on the first run of this test, not fixed yet)",
+)
 def test_a_dead_engine_exits_2_with_a_report(target: DaggerTarget, small: Path) -> None:
     # A disposable engine of the same build: killing Slipway's own would wipe its cache.
     layout = provision_layout()

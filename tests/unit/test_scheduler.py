@@ -14,6 +14,7 @@ from pipeline.model.errors import EngineJobError, EngineUnavailable
 from pipeline.model.outcome import JobOutcome, JobStatus, RunStatus
 from pipeline.plan import Job, Plan
 from pipeline.scheduler import run_plan
+from pipeline.scheduler.runner import INTERRUPT_RACE
 
 
 def job(name: str, *needs: str) -> Job:
@@ -207,3 +208,22 @@ def test_a_signal_before_the_jobs_start_ends_the_run_interrupted() -> None:
     assert result.status is RunStatus.INTERRUPTED
     assert runner.spans == {}
     assert [(r.status, r.detail) for r in result.records] == [(JobStatus.SKIPPED, "interrupted")] * 2
+
+
+def test_a_job_that_fails_as_the_run_is_interrupted_is_the_interrupts() -> None:
+    # Under `dagger run` the ^C also ends the engine session: a running job's command
+    # fails a moment before this process sees the signal. It is stopped, not failed.
+    async def runner(j: Job) -> JobOutcome:
+        if j.name == "early":
+            return JobOutcome(status=JobStatus.FAILED, detail="a real failure, long before")
+        await anyio.sleep(INTERRUPT_RACE.total_seconds() + 0.5)  # "early" ended well before
+        os.kill(os.getpid(), signal.SIGINT)  # the session's end and the ^C, together
+        return JobOutcome(status=JobStatus.FAILED, detail="command exited 1: session closed")
+
+    plan = Plan(jobs=(job("early"), job("slow")))
+    result = anyio.run(lambda: run_plan(plan, runner, max_parallel=2))
+    by = {r.job.name: r for r in result.records}
+    assert result.status is RunStatus.INTERRUPTED
+    assert by["slow"].status is JobStatus.SKIPPED
+    assert by["slow"].detail is not None and by["slow"].detail.startswith("interrupted")
+    assert by["early"].status is JobStatus.FAILED  # ended before: still its own failure

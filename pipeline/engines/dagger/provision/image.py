@@ -53,12 +53,15 @@ def context_digest(ctx: Path, stamp: str) -> str:
 
 def image_label(ref: str, label: str) -> str | None:
     """A label of a local image, None when the image is missing."""
-    proc = subprocess.run(
-        ["docker", "image", "inspect", "-f", f'{{{{index .Config.Labels "{label}"}}}}', ref],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        proc = subprocess.run(
+            ["docker", "image", "inspect", "-f", f'{{{{index .Config.Labels "{label}"}}}}', ref],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:  # no docker CLI: doctor says so, it must not crash on it
+        return None
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 

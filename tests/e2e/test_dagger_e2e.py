@@ -81,8 +81,22 @@ def dagger_run(target: DaggerTarget, cwd: Path, *args: str, **kw: Any) -> subpro
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 1800) -> str:
-    out, _ = proc.communicate(timeout=timeout)
+    """Its output once it ends; a run still going after ``timeout`` is killed with its
+    whole session (its ``dagger`` child too) before the timeout is raised, so no process
+    outlives the test and no pipe is left for the garbage collector to warn about."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _end(proc)
+        raise
     return out
+
+
+def _end(proc: subprocess.Popen[str]) -> str:
+    """What it printed, after killing its session if it is still going."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    return proc.communicate()[0]
 
 
 def report(path: Path) -> dict[str, Any]:
@@ -95,12 +109,12 @@ def wait_for_job_start(proc: subprocess.Popen[str], report_dir: Path, job: str, 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"the run ended early: {proc.stdout.read() if proc.stdout else ''}")
+            raise AssertionError(f"the run ended early: {_end(proc)}")
         if log.is_file() and "--- $ " in log.read_text(errors="replace"):
             time.sleep(3)  # the command is in the engine now
             return
         time.sleep(0.5)
-    raise AssertionError(f"{job} did not start within {timeout}s")
+    raise AssertionError(f"{job} did not start within {timeout}s: {_end(proc)[-3000:]}")
 
 
 @pytest.fixture
@@ -164,6 +178,7 @@ def test_a_dead_engine_exits_2_with_a_report(target: DaggerTarget, small: Path) 
             text=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for_job_start(proc, small / "out", "slow")
         subprocess.run(["docker", "kill", name], check=True, capture_output=True)

@@ -98,7 +98,12 @@ class Result:
 
 
 def finish(proc: subprocess.Popen[str], report_dir: Path, started: float, timeout: float = 600) -> Result:
-    out, err = proc.communicate(timeout=timeout)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # never left running (nor its pipes open) after the test gives up on it
+        proc.communicate()
+        raise
     path = report_dir / "report.json"
     report = json.loads(path.read_text()) if path.is_file() else None
     return Result(proc.returncode, out, err, report, time.monotonic() - started)

@@ -46,6 +46,7 @@ EXIT_SERVICE_NOT_READY = 125
 EXIT_BUILD_FAILED = 125
 CPU_SHARES_PER_CPU = 1024  # Docker's default weight, one CPU's worth
 MIN_CPU_SHARES = 2  # the kernel's floor
+SERVICE_EXIT_GRACE_S = 1.5
 
 Started = Callable[[str], None]  # told the job container's id once it runs
 
@@ -108,18 +109,36 @@ async def run_job(
 
 async def _say_dead_services(api: APIClient, made: Made, log: JobLog) -> None:
     """A service that stopped under the job (killed, crashed, out of memory) is the
-    likelier cause of its failure than the job's own code: say which, and how."""
-    for cid in [*made.shared_services, *made.containers]:
-        try:
-            info = await call("inspect a service", api.inspect_container, cid)
-        except SlipwayError:
-            continue  # gone already: nothing more to say than the command's exit
-        name = (info.get("Config", {}).get("Labels") or {}).get(LABEL_SERVICE)
-        state = info.get("State", {})
-        if name and not state.get("Running", True):
-            code = state.get("ExitCode")
-            how = "killed by the OOM killer" if state.get("OOMKilled") else f"exit code {code}"
-            log.engine(f"service {name} stopped during the job ({how}); the job's failure is likely its")
+    likelier cause of its failure than the job's own code: say which, and how.
+
+    The job can see its service's sockets close before Docker has recorded the exit
+    (the daemon waits on the shim before it updates the state; under load that took
+    longer than the job's own exit), so a service still shown running is looked at
+    again for up to ``SERVICE_EXIT_GRACE_S``: a cost paid only by a failed job."""
+    services = [*made.shared_services, *made.containers]
+    deadline = anyio.current_time() + SERVICE_EXIT_GRACE_S
+    while True:
+        running = 0
+        for cid in list(services):
+            try:
+                info = await call("inspect a service", api.inspect_container, cid)
+            except SlipwayError:
+                services.remove(cid)  # gone already: nothing more to say than the command's exit
+                continue
+            name = (info.get("Config", {}).get("Labels") or {}).get(LABEL_SERVICE)
+            state = info.get("State", {})
+            if not name:
+                services.remove(cid)
+            elif not state.get("Running", True):
+                services.remove(cid)
+                code = state.get("ExitCode")
+                how = "killed by the OOM killer" if state.get("OOMKilled") else f"exit code {code}"
+                log.engine(f"service {name} stopped during the job ({how}); the job's failure is likely its")
+            else:
+                running += 1
+        if not running or anyio.current_time() >= deadline:
+            return
+        await anyio.sleep(0.1)
 
 
 async def _services(

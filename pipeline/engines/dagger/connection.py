@@ -98,6 +98,32 @@ def slipway_engine() -> DaggerTarget | None:
     )
 
 
+def container_state(runner_host: str | None) -> str | None:
+    """Why the engine's container is not running (``exited 137``, ``not found``), for a
+    ``docker-container://NAME`` engine this host's Docker runs; None when it runs or when
+    that cannot be told (another kind of host, or Docker itself does not answer)."""
+    prefix = "docker-container://"
+    if not runner_host or not runner_host.startswith(prefix):
+        return None
+    name = runner_host.removeprefix(prefix)
+    try:
+        client = connect(timeout=10)
+    except SlipwayError:
+        return None
+    try:
+        state = client.api.inspect_container(name).get("State", {})
+    except docker.errors.NotFound:
+        return f"the engine container {name} is gone"
+    except docker.errors.DockerException:
+        return None
+    finally:
+        client.close()
+    if state.get("Running"):
+        return None
+    status, code = state.get("Status"), state.get("ExitCode")
+    return f"the engine container {name} has stopped ({status}, exit code {code})"
+
+
 def candidates(
     environ: Mapping[str, str],
     *,

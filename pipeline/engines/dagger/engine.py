@@ -38,7 +38,7 @@ from pipeline.engines.dagger.chain import (
     readiness_probe,
 )
 from pipeline.engines.dagger.connection import DaggerTarget
-from pipeline.engines.dagger.errors import DaggerJobFailed, dagger_errors
+from pipeline.engines.dagger.errors import DaggerJobFailed, SessionLost, dagger_errors
 from pipeline.engines.dagger.job import export_outputs, run_commands
 from pipeline.engines.dagger.readback import describe_chain
 from pipeline.engines.dagger.services import EXIT_SERVICE_NOT_READY, start_services, stop_services
@@ -141,7 +141,13 @@ class DaggerEngine:
         chain = job_chain(spec, self._setting, secrets=secrets, nonce=nonce)
         clock = PhaseClock()
         with JobLog(log_path, self._context.redactor) as log:
-            exit_code, outputs = await self._run_logged(spec, chain, nonce, log, output_dir, clock)
+            try:
+                exit_code, outputs = await self._session.watchdog.guarded(
+                    lambda: self._run_logged(spec, chain, nonce, log, output_dir, clock)
+                )
+            except SessionLost as exc:
+                log.engine(f"error: {exc}")
+                raise
         return RunResult(
             exit_code=exit_code,
             log_path=log_path,
@@ -196,7 +202,7 @@ class DaggerEngine:
             log.engine(" ".join(describe_chain(ctr)))
             try:
                 async with dagger_errors(f"build {build.context / build.dockerfile}"):
-                    ctr = await ctr.sync()
+                    ctr = await self._session.watchdog.guarded(ctr.sync)
                     ctr_id = await ctr.id()
             except DaggerJobFailed as exc:
                 for line in exc.output.splitlines():
@@ -227,7 +233,7 @@ class DaggerEngine:
                         secret = dag.set_secret("slipway-registry-password", credentials.password)
                         host = dest.partition("/")[0]  # host[:port] of host/repo:tag
                         ctr = ctr.with_registry_auth(host, credentials.username, secret)
-                    published = await ctr.publish(dest)
+                    published = await self._session.watchdog.guarded(lambda: ctr.publish(dest))
             except DaggerJobFailed as exc:
                 log.engine(f"publish {dest} failed: {exc}")
                 raise

@@ -27,14 +27,18 @@ import anyio
 import dagger
 from dagger import dag
 
-from pipeline.engines.dagger.connection import DaggerTarget, candidates
+from pipeline.engines.dagger.connection import DaggerTarget, candidates, container_state
 from pipeline.engines.dagger.errors import INSTALL_HELP, dagger_errors
+from pipeline.engines.dagger.watchdog import ALIVE, Sign, Watchdog
 from pipeline.engines.select import sdk_version, version_mismatch
 from pipeline.model.errors import EngineUnavailable
 from pipeline.model.secrets import Redactor
 
 # Two steps of at most this each: well within the 10 s `dagger run` gives after SIGTERM.
 CLOSE_TIMEOUT_S = 3.0
+# How long the watchdog waits for the engine's version: a busy engine answers in well
+# under a second; two misses in a row are a lost engine (``watchdog``).
+VERSION_TIMEOUT_S = 20.0
 SESSION_LOG = "dagger-session.log"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -120,6 +124,8 @@ class Session:
         self._lock = anyio.Lock()
         self.open = False
         self.engine_version = ""
+        self._used: DaggerTarget | None = None
+        self.watchdog = Watchdog(self._probe)
 
     async def ensure(self) -> None:
         async with self._lock:
@@ -145,7 +151,23 @@ class Session:
             if mismatch:
                 await self.close()
                 raise EngineUnavailable(f"{target.description}: {mismatch}")
+            self._used = target
             self.open = True
+
+    async def _probe(self) -> Sign:
+        """The watchdog's look: the engine's container when Docker here runs it, else
+        the engine's version through the session, within ``VERSION_TIMEOUT_S``."""
+        runner_host = self._used.runner_host if self._used else None
+        stopped = await anyio.to_thread.run_sync(container_state, runner_host)
+        if stopped is not None:
+            return Sign(alive=False, why=stopped, certain=True)
+        with anyio.move_on_after(VERSION_TIMEOUT_S):
+            try:
+                await dag.version()
+            except Exception as exc:  # any failure to answer is a miss; two in a row, lost
+                return Sign(alive=False, why=f"the engine does not answer ({exc})")
+            return ALIVE
+        return Sign(alive=False, why=f"the engine did not answer within {VERSION_TIMEOUT_S:.0f}s")
 
     async def close(self) -> None:
         """End the session (the engine stops its services); never raises, never hangs."""

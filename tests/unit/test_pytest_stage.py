@@ -149,8 +149,10 @@ def test_spec_copies_plugin_exports_outputs_and_binds_services(run: PipelineRun)
     dests = [f.dest for f in spec.files]
     assert dests[:2] == ["/slipway/slipway_pytest_plugin.py", "/slipway/slipway_pytest_db.py"]
     # Every module the plugin imports is copied beside it.
-    assert {Path(d).stem for d in dests} == set(container.PLUGIN_MODULES.values())
+    modules = {**container.PLUGIN_MODULES, **container.SHARED_MODULES}
+    assert {Path(d).stem for d in dests} == set(modules.values())
     assert all((container.TESTING / name).is_file() for name in container.PLUGIN_MODULES)
+    assert all((container.TESTING.parent / name).is_file() for name in container.SHARED_MODULES)
     assert "/slipway/slipway_pytest_progress.py" in dests
     assert spec.outputs == ("/slipway/out",)
     assert [s.name for s in spec.services] == ["db"]

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from pipeline.detect import Detection, Source, detect
-
-SHAPES_PY = Path(__file__).resolve().parents[1] / "projects" / "shapes.py"
-
-
-def _load_shapes() -> ModuleType:
-    # tests/ is not a package: load the generator by path, once.
-    name = "slipway_fixture_shapes"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SHAPES_PY)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from tests.fixture_projects import load_shapes
 
 
 @pytest.fixture(scope="module")
 def detected_shape(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Detection]:
     root = tmp_path_factory.mktemp("shapes")
-    shapes = _load_shapes()
+    shapes = load_shapes()
     cache: dict[str, Detection] = {}
 
     def get(shape: str) -> Detection:

@@ -271,19 +271,8 @@ def test_py314(detected_shape: Callable[[str], Detection]) -> None:
         assert "does not parse" in d.questions[0].text
 
 
-@pytest.mark.parametrize(
-    "shape",
-    [
-        "shared_db",
-        "worker_suffix",
-        "django",
-        "create_all",
-        "uv_workspace",
-        "alembic_no_syspath",
-        "coverage_contexts",
-        "py314",
-    ],
-)
+# Every shape the generator writes (test_project_shapes pins the list).
+@pytest.mark.parametrize("shape", list(load_shapes().SHAPES))
 def test_every_finding_says_where(detected_shape: Callable[[str], Detection], shape: str) -> None:
     d = detected_shape(shape)
     findings = list(d.findings())

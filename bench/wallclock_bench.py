@@ -129,36 +129,15 @@ def shard_imbalance(root: Path) -> float:
         str(REPO / f) for f in config["images"]["test_base"]["key_files"]
     ]
     config["ca_bundle"] = "/etc/ssl/certs/ca-certificates.crt"
-    (root / "pipeline.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    stage = next(s for s in config["stages"] if s["name"] == "tests-integration")
     env = {"SLIPWAY_CACHE_DIR": str(root / "cache")}
     # A first run records the group's durations; the sharded run splits by them.
-    slipway(
-        root,
-        "run",
-        "--only",
-        "tests-integration",
-        "--no-cache",
-        "--engine",
-        "docker",
-        "--report-dir",
-        "one",
-        env=env,
-    )
-    stage = next(s for s in config["stages"] if s["name"] == "tests-integration")
-    stage["shards"] = 4
-    (root / "pipeline.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    slipway(
-        root,
-        "run",
-        "--only",
-        "tests-integration",
-        "--no-cache",
-        "--engine",
-        "docker",
-        "--report-dir",
-        "four",
-        env=env,
-    )
+    for report_dir, shards in (("one", None), ("four", 4)):
+        if shards is not None:
+            stage["shards"] = shards
+        (root / "pipeline.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        flags = ("--only", "tests-integration", "--no-cache", "--engine", "docker")
+        slipway(root, "run", *flags, "--report-dir", report_dir, env=env)
     report = json.loads((root / "four" / "report.json").read_text())
     return float(report["shards"]["tests-integration"]["imbalance"])
 

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import boto3
 import boto3.exceptions
@@ -48,6 +48,16 @@ _UNREACHABLE = (
 )
 _NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound"}
 _FATAL_CODES = {"NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
+
+
+class S3Connection(TypedDict, total=False):
+    """How ``S3Store`` reaches its bucket: ``S3Backend``'s keyword arguments, its defaults."""
+
+    endpoint_url: str | None
+    region: str | None
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
 
 
 def _is_not_found(exc: BaseException) -> bool:
@@ -227,21 +237,9 @@ class S3Store(EntryStore):
         bucket: str,
         *,
         prefix: str = "slipway",
-        endpoint_url: str | None = None,
-        region: str | None = None,
-        connect_timeout: float = CONNECT_TIMEOUT_S,
-        read_timeout: float = READ_TIMEOUT_S,
-        max_attempts: int = MAX_ATTEMPTS,
+        **connection: Unpack[S3Connection],
     ) -> None:
-        self.backend = S3Backend(
-            bucket,
-            prefix=prefix,
-            endpoint_url=endpoint_url,
-            region=region,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_attempts=max_attempts,
-        )
+        self.backend = S3Backend(bucket, prefix=prefix, **connection)
         super().__init__(self.backend)
 
     def close(self) -> None:

@@ -5,7 +5,8 @@
 groups, services, database mode and per-worker shape, coverage settings,
 frontends and image builds, each a ``Finding`` with its value, the file and line
 it was read from, and whether it was detected or guessed; plus the ``questions``
-a person should answer. This package imports nothing else from ``pipeline``.
+a person should answer. This package imports nothing else from ``pipeline`` but
+``pipeline.conftestscan`` (standard library only; the pytest plugin shares it).
 """
 
 from pipeline.detect.context import Context

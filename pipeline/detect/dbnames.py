@@ -7,14 +7,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from pipeline.conftestscan import DB_TERMS, code_lines, enclosing_def, mentions, worker_names
 from pipeline.detect.context import Context
 from pipeline.detect.findings import Finding, Source, detected, guessed
 from pipeline.detect.services import Services, default_database_url, url_parts
 
-_ASSIGN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)")
 _BUILDS_STRING = re.compile(r"\bf[\"']|\+|\.format\(|%\s*\(|\.join\(")
-# Words that say a line is about a database's name (case matters: not "application_name").
-_DB_NAME_TERMS = re.compile(r"[Dd]atabase|DATABASE|dbname|DB_NAME|\bNAME\b|(?<![A-Za-z])db(?![a-z])")
 _ENV_READ = re.compile(
     r"""(?:os\.environ\.get|os\.getenv|os\.environ\[|env\.str|env\(|config\()\s*\(?\s*["']([A-Z][A-Z0-9_]*)["']"""
 )
@@ -38,41 +36,20 @@ def conftest_suffix(conftests: dict[str, str]) -> tuple[Source, str] | None:
     used for anything else (a log label, an application name) does not count.
     """
     for rel, text in conftests.items():
-        lines = [line.split("#", 1)[0] for line in text.splitlines()]
-        tracked = {"PYTEST_XDIST_WORKER", "worker_id"}
-        for _ in range(3):
-            for line in lines:
-                m = _ASSIGN.match(line)
-                if m and _mentions(line[m.end() :], tracked):
-                    tracked.add(m.group(1))
+        lines = code_lines(text)
+        tracked = worker_names(lines)
         for number, line in enumerate(lines, 1):
-            if _mentions(line, tracked) and _DB_NAME_TERMS.search(line):
+            if mentions(line, tracked) and DB_TERMS.search(line):
                 return Source(rel, number), line.strip()
         # A name built from the worker id inside a function about databases (def db_url(worker_id)).
         for number, line in enumerate(lines, 1):
             if (
-                _mentions(line, tracked)
+                mentions(line, tracked)
                 and _BUILDS_STRING.search(line)
-                and _DB_NAME_TERMS.search(_enclosing_def(lines, number - 1))
+                and DB_TERMS.search(enclosing_def(lines, number - 1))
             ):
                 return Source(rel, number), line.strip()
     return None
-
-
-def _enclosing_def(lines: list[str], index: int) -> str:
-    """The ``def`` line of the function that line ``index`` is in ("" at module level)."""
-    indent = len(lines[index]) - len(lines[index].lstrip())
-    for line in reversed(lines[:index]):
-        stripped = line.lstrip()
-        if stripped and len(line) - len(stripped) < indent:
-            if stripped.startswith(("def ", "async def ")):
-                return stripped
-            indent = len(line) - len(stripped)
-    return ""
-
-
-def _mentions(text: str, names: set[str]) -> bool:
-    return any(re.search(r"\b" + re.escape(n) + r"\b", text) for n in names)
 
 
 def url_env(ctx: Context) -> Finding[tuple[str, ...]]:

@@ -96,19 +96,23 @@ class FileMap:
                    imports=tuple(str(i) for i in imports), parsed=bool(data.get("parsed", True)))
 
 
-class _Splitter(ast.NodeTransformer):
-    """Cuts function bodies out of the tree (into ``blocks``), leaving ``BODY`` behind."""
+class BlockTransformer(ast.NodeTransformer):
+    """Visits each block's function once, with its qualified name (``Class.method``).
+
+    The one definition of a block for both halves of the analysis: ``_Splitter`` here
+    names the blocks a record keeps, impact's instrumenter the blocks a run hits.
+    Nested functions are not visited: they belong to their enclosing block.
+    """
 
     def __init__(self) -> None:
-        self.blocks: dict[str, str] = {}
         self._scope: list[str] = []
 
+    def block(self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str) -> None:
+        """Rewrite ``node`` (a block's function) in place."""
+        raise NotImplementedError
+
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
-        qualname = ".".join([*self._scope, node.name])
-        # The body with any nested function still in it: it runs with this block.
-        body = "\n".join(ast.dump(stmt) for stmt in node.body)
-        self.blocks[qualname] = digest([body])
-        node.body = [ast.Expr(value=ast.Constant(value=BODY))]
+        self.block(node, ".".join([*self._scope, node.name]))
         return node
 
     visit_FunctionDef = _function
@@ -121,6 +125,20 @@ class _Splitter(ast.NodeTransformer):
         finally:
             self._scope.pop()
         return node
+
+
+class _Splitter(BlockTransformer):
+    """Cuts function bodies out of the tree (into ``blocks``), leaving ``BODY`` behind."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: dict[str, str] = {}
+
+    def block(self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str) -> None:
+        # The body with any nested function still in it: it runs with this block.
+        body = "\n".join(ast.dump(stmt) for stmt in node.body)
+        self.blocks[qualname] = digest([body])
+        node.body = [ast.Expr(value=ast.Constant(value=BODY))]
 
 
 def blocks_of(source: str, filename: str = "<file>") -> tuple[str, dict[str, str]] | None:

@@ -42,10 +42,15 @@ from typing import Any
 import pytest
 
 try:
-    from .codemap import FileMap, code_map, manifest
+    from .codemap import BlockTransformer, FileMap, code_map, manifest
     from .impactdata import Raw, Tree, build_record, carry_over, judge
 except ImportError:  # in the container: top-level modules beside this one
-    from slipway_pytest_codemap import FileMap, code_map, manifest  # type: ignore[import-not-found,no-redef]
+    from slipway_pytest_codemap import (  # type: ignore[import-not-found,no-redef]
+        BlockTransformer,
+        FileMap,
+        code_map,
+        manifest,
+    )
     from slipway_pytest_impactdata import (  # type: ignore[import-not-found,no-redef]
         Raw,
         Tree,
@@ -77,15 +82,15 @@ _LIBRARY_DIRS = tuple(
 )
 
 
-class _Instrument(ast.NodeTransformer):
+class _Instrument(BlockTransformer):
     """Adds ``__slipway_hit__(id)`` to each block (codemap's blocks) of one file."""
 
     def __init__(self, rel: str) -> None:
+        super().__init__()
         self.rel = rel
-        self._scope: list[str] = []
 
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
-        TABLE.append((self.rel, ".".join([*self._scope, node.name])))
+    def block(self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str) -> None:
+        TABLE.append((self.rel, qualname))
         call = ast.Expr(value=ast.Call(func=ast.Name(id=HIT_NAME, ctx=ast.Load()),
                                        args=[ast.Constant(value=len(TABLE) - 1)], keywords=[]))
         body = node.body
@@ -94,18 +99,6 @@ class _Instrument(ast.NodeTransformer):
             and isinstance(body[0].value.value, str) else 0
         anchor = body[at] if at < len(body) else body[-1]
         node.body = [*body[:at], ast.copy_location(call, anchor), *body[at:]]
-        return node  # nested functions belong to this block: not visited
-
-    visit_FunctionDef = _function
-    visit_AsyncFunctionDef = _function
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
-        self._scope.append(node.name)
-        try:
-            self.generic_visit(node)
-        finally:
-            self._scope.pop()
-        return node
 
 
 class _Loader(importlib.machinery.SourceFileLoader):

@@ -15,9 +15,10 @@ Three shapes, as conftests have them:
     migrates it. Slipway points the settings at ``<base>`` and lets Django do the rest.
 
 Copied into the test container beside the plugin (as ``slipway_pytest_shapes``):
-standard library only. ``pipeline.detect`` reads the same shapes for ``init`` from a
-checkout; this is the plugin's own, smaller reading, for a pipeline.yaml that does
-not say (``database.per_worker: auto``).
+standard library only, and ``pipeline.conftestscan`` (copied beside it as
+``slipway_pytest_conftestscan``). ``pipeline.detect`` reads the same shapes for
+``init`` from a checkout, with the same line helpers; this is the plugin's own,
+smaller reading, for a pipeline.yaml that does not say (``database.per_worker: auto``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+try:
+    from ..conftestscan import DB_TERMS, code_lines, enclosing_def, mentions, worker_names
+except ImportError:  # copied into the test container as top-level modules, beside this file
+    from slipway_pytest_conftestscan import (  # type: ignore[import-not-found,no-redef]
+        DB_TERMS,
+        code_lines,
+        enclosing_def,
+        mentions,
+        worker_names,
+    )
+
 SHAPES = ("shared", "conftest_suffix", "django")
 AUTO = "auto"
 
@@ -34,12 +46,8 @@ _SKIP_DIRS = frozenset(
     {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox", "site-packages"}
 )
 _MAX_DEPTH = 6
-_WORKER = ("PYTEST_XDIST_WORKER", "worker_id")
-_ASSIGN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)")
 # A line that builds a string (f-string, +, format, %, join, a URL's .set(database=...)).
 _BUILDS = re.compile(r"\bf[\"']|\+|\.format\(|%\s*\(|\.join\(|\.set\(")
-# Words that say a line (or the function it is in) is about a database's name.
-_DB_TERMS = re.compile(r"[Dd]atabase|DATABASE|dbname|DB_NAME|\bNAME\b|(?<![A-Za-z])db(?![a-z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,21 +67,6 @@ def conftests(root: Path) -> list[Path]:
     return found
 
 
-def _mentions(text: str, names: set[str]) -> bool:
-    return any(re.search(r"\b" + re.escape(n) + r"\b", text) for n in names)
-
-
-def _enclosing_def(lines: list[str], index: int) -> str:
-    indent = len(lines[index]) - len(lines[index].lstrip())
-    for line in reversed(lines[:index]):
-        stripped = line.lstrip()
-        if stripped and len(line) - len(stripped) < indent:
-            if stripped.startswith(("def ", "async def ")):
-                return stripped
-            indent = len(line) - len(stripped)
-    return ""
-
-
 def suffix_line(text: str) -> int | None:
     """The 1-based line where ``text`` (a conftest) builds a database name from the worker id.
 
@@ -81,17 +74,12 @@ def suffix_line(text: str) -> int | None:
     line counts when it builds a string from it and names a database, itself or in the
     function it is in. A worker id used for a log label or an application name does not.
     """
-    lines = [line.split("#", 1)[0] for line in text.splitlines()]
-    tracked = set(_WORKER)
-    for _ in range(3):
-        for line in lines:
-            m = _ASSIGN.match(line)
-            if m and _mentions(line[m.end() :], tracked):
-                tracked.add(m.group(1))
+    lines = code_lines(text)
+    tracked = worker_names(lines)
     for number, line in enumerate(lines, 1):
-        if not _mentions(line, tracked) or not _BUILDS.search(line):
+        if not mentions(line, tracked) or not _BUILDS.search(line):
             continue
-        if _DB_TERMS.search(line) or _DB_TERMS.search(_enclosing_def(lines, number - 1)):
+        if DB_TERMS.search(line) or DB_TERMS.search(enclosing_def(lines, number - 1)):
             return number
     return None
 

@@ -25,33 +25,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import docker
 import pytest
 
 from pipeline.detect import detect
 from pipeline.init import lookalike, propose
+from tests.fixture_projects import load_shapes
 
 REPO = Path(__file__).resolve().parents[2]
-SHAPES_PY = REPO / "tests" / "projects" / "shapes.py"
 
 # Two cores, several jobs per shape, a test image built from PyPI on the first run.
 pytestmark = pytest.mark.timeout(1800)
 
-
-def _load_shapes() -> ModuleType:
-    name = "slipway_fixture_shapes"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SHAPES_PY)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-shapes = _load_shapes()
+shapes = load_shapes()
 
 
 @pytest.fixture(scope="module")

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from pipeline.detect import Detection, Source, detect
-
-SHAPES_PY = Path(__file__).resolve().parents[1] / "projects" / "shapes.py"
-
-
-def _load_shapes() -> ModuleType:
-    # tests/ is not a package: load the generator by path, once.
-    name = "slipway_fixture_shapes"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SHAPES_PY)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from tests.fixture_projects import load_shapes
 
 
 @pytest.fixture(scope="module")
 def detected_shape(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Detection]:
     root = tmp_path_factory.mktemp("shapes")
-    shapes = _load_shapes()
+    shapes = load_shapes()
     cache: dict[str, Detection] = {}
 
     def get(shape: str) -> Detection:
@@ -286,19 +271,8 @@ def test_py314(detected_shape: Callable[[str], Detection]) -> None:
         assert "does not parse" in d.questions[0].text
 
 
-@pytest.mark.parametrize(
-    "shape",
-    [
-        "shared_db",
-        "worker_suffix",
-        "django",
-        "create_all",
-        "uv_workspace",
-        "alembic_no_syspath",
-        "coverage_contexts",
-        "py314",
-    ],
-)
+# Every shape the generator writes (test_project_shapes pins the list).
+@pytest.mark.parametrize("shape", list(load_shapes().SHAPES))
 def test_every_finding_says_where(detected_shape: Callable[[str], Detection], shape: str) -> None:
     d = detected_shape(shape)
     findings = list(d.findings())

@@ -8,10 +8,7 @@ which look-alike base images exist, and says so when it cannot ask).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -21,23 +18,11 @@ from pipeline.config.model import PytestStage
 from pipeline.detect import detect
 from pipeline.init import check, propose, render, render_dockerfile
 from pipeline.model.errors import EXIT_USAGE
+from tests.fixture_projects import load_shapes
 
 REPO = Path(__file__).resolve().parents[2]
-SHAPES_PY = REPO / "tests" / "projects" / "shapes.py"
 
-
-def _load_shapes() -> ModuleType:
-    name = "slipway_fixture_shapes"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SHAPES_PY)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-shapes = _load_shapes()
+shapes = load_shapes()
 SHAPES = list(shapes.SHAPES)
 # The shapes whose tests talk to PostgreSQL (all but none: each is a web backend with a database).
 DB_SHAPES = {name for name, recipe in shapes.RECIPES.items() if recipe.db_name}

@@ -7,33 +7,18 @@ or through Slipway) is done elsewhere.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
 import sys
 import tomllib
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 
-SHAPES_PY = Path(__file__).resolve().parents[1] / "projects" / "shapes.py"
+from tests.fixture_projects import load_shapes
 
-
-def _load_shapes() -> ModuleType:
-    # tests/ is not a package: load the generator by path, once.
-    name = "slipway_fixture_shapes"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SHAPES_PY)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-shapes = _load_shapes()
+shapes = load_shapes()
 
 ALL = [
     "shared_db",

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.engines.base import RunContext
-from pipeline.engines.docker import DockerEngine
-from pipeline.model.secrets import Redactor
-from pipeline.plan import build_plan
-from pipeline.stages.base import PipelineRun, RunOptions
+from pipeline.stages.base import PipelineRun
 from pipeline.stages.pytest import container
+from tests.unit.pipeline_runs import pipeline_run
 
 CONFIG = """\
 project: {name: demo, root: app}
@@ -28,16 +24,7 @@ stages:
 
 @pytest.fixture
 def run(tmp_path: Path) -> PipelineRun:
-    (tmp_path / "app").mkdir()
-    (tmp_path / "app/requirements.txt").write_text("pytest\n")
-    (tmp_path / "Dockerfile.test").write_text("FROM python:3.11-slim\n")
-    (tmp_path / "pipeline.yaml").write_text(CONFIG)
-    config = load_config(tmp_path / "pipeline.yaml", environ={})
-    plan = build_plan(config)
-    ctx = RunContext(run_id="t", redactor=Redactor())
-    return PipelineRun(config=config, engine=DockerEngine(ctx), run_id="t",
-                       report_dir=tmp_path / "out", redactor=ctx.redactor,
-                       options=RunOptions(total_cpus=2), jobs=plan.jobs)
+    return pipeline_run(tmp_path, CONFIG)
 
 
 def test_a_stage_pythonpath_is_joined_with_slipways(run: PipelineRun) -> None:
@@ -50,7 +37,7 @@ def test_a_stage_pythonpath_is_joined_with_slipways(run: PipelineRun) -> None:
 
 def test_slipways_own_plugin_settings_cannot_be_replaced_by_the_stage(tmp_path: Path) -> None:
     config = CONFIG.replace('APP_MODE: test}', 'APP_MODE: test, SLIPWAY_EARLY_STOP: "0"}')
-    run = _run(tmp_path, config)
+    run = pipeline_run(tmp_path, config)
     env = dict(container.spec(run.for_job(run.jobs[0]), image="img", select=[]).env)
     assert env["SLIPWAY_EARLY_STOP"] == "20"  # the default; the stage's key is early_stop
     assert env["SLIPWAY_OUT_DIR"] == container.OUT_DIR
@@ -75,39 +62,28 @@ stages:
 """
 
 
-def _run(tmp_path: Path, text: str) -> PipelineRun:
-    (tmp_path / "app").mkdir(exist_ok=True)
-    (tmp_path / "app/requirements.txt").write_text("pytest\n")
-    (tmp_path / "Dockerfile.test").write_text("FROM python:3.11-slim\n")
-    (tmp_path / "pipeline.yaml").write_text(text)
-    config = load_config(tmp_path / "pipeline.yaml", environ={})
-    ctx = RunContext(run_id="t", redactor=Redactor())
-    return PipelineRun(config=config, engine=DockerEngine(ctx), run_id="t", report_dir=tmp_path / "out",
-                       redactor=ctx.redactor, jobs=build_plan(config).jobs)
-
-
 def test_the_admin_connection_is_the_services_own_role(tmp_path: Path) -> None:
     # Finding 9: a compose file with POSTGRES_USER: shop got "password authentication
     # failed for user postgres" unless database.user/password were repeated by hand.
-    run = _run(tmp_path, DB_CONFIG)
+    run = pipeline_run(tmp_path, DB_CONFIG)
     env = dict(container.spec(run.for_job(run.jobs[0]), image="img", select=[]).env)
     assert env["SLIPWAY_DB_ADMIN_URL"] == "postgresql://shop:p%40ss%3Aw%2Frd@db:5432/postgres"
     assert env["SLIPWAY_DB_SHAPE"] == "conftest_suffix"
     assert env["SLIPWAY_EARLY_STOP"] == "5"
     given = DB_CONFIG.replace("per_worker: conftest_suffix", "user: admin, password: pw")
-    env = dict(container.database_env(_run(tmp_path, given).for_job(run.jobs[0])))
+    env = dict(container.database_env(pipeline_run(tmp_path, given).for_job(run.jobs[0])))
     assert env["SLIPWAY_DB_ADMIN_URL"] == "postgresql://admin:pw@db:5432/postgres"
     assert env["SLIPWAY_DB_SHAPE"] == "auto"
 
 
 def test_per_job_coverage_never_fails_on_the_projects_threshold(tmp_path: Path) -> None:
-    run = _run(tmp_path, DB_CONFIG)
+    run = pipeline_run(tmp_path, DB_CONFIG)
     args = container.pytest_args(run.for_job(run.jobs[0]), workers=2, select=[])
     assert "--cov" in args and args[-1] == "--cov-fail-under=0"
 
 
 def test_the_copy_follows_dockerignore_and_the_stages_globs(tmp_path: Path) -> None:
-    run = _run(tmp_path, DB_CONFIG.replace("early_stop: 5", "exclude: [docs]\n    early_stop: 5"))
+    run = pipeline_run(tmp_path, DB_CONFIG.replace("early_stop: 5", "exclude: [docs]\n    early_stop: 5"))
     (tmp_path / "app/.dockerignore").write_text("# build context\n/data\n*.sqlite\n\n")
     mount = container.spec(run.for_job(run.jobs[0]), image="img", select=[]).directories[0]
     assert {"data", "*.sqlite", "docs", ".slipway"} <= set(mount.exclude)

@@ -15,13 +15,10 @@ import pytest
 
 from pipeline.cache.local import LocalStore
 from pipeline.commands.reproduce import find_job
-from pipeline.config import load_config
-from pipeline.engines.base import RunContext, RunResult
-from pipeline.engines.docker import DockerEngine
+from pipeline.engines.base import RunResult
 from pipeline.engines.docker.job import cpu_limits
 from pipeline.model.errors import UsageError
 from pipeline.model.outcome import JobStatus
-from pipeline.model.secrets import Redactor
 from pipeline.model.spec import ContainerSpec
 from pipeline.plan import Job, build_plan
 from pipeline.reports.merge import merge_reports
@@ -29,6 +26,7 @@ from pipeline.ship.releases import Release, ReleaseStore
 from pipeline.stages.base import JobContext, PipelineRun, RunOptions
 from pipeline.stages.pytest import collect, container, stage
 from pipeline.stages.pytest import results as outcomes
+from tests.unit.pipeline_runs import pipeline_run
 
 CONFIG = """\
 project: {name: demo, root: app}
@@ -57,16 +55,7 @@ stages:
 
 @pytest.fixture
 def run(tmp_path: Path) -> PipelineRun:
-    (tmp_path / "app").mkdir()
-    (tmp_path / "app/requirements.txt").write_text("pytest\n")
-    (tmp_path / "Dockerfile.test").write_text("FROM python:3.11-slim\n")
-    (tmp_path / "pipeline.yaml").write_text(CONFIG)
-    config = load_config(tmp_path / "pipeline.yaml", environ={})
-    plan = build_plan(config)
-    ctx = RunContext(run_id="t", redactor=Redactor())
-    return PipelineRun(config=config, engine=DockerEngine(ctx), run_id="t",
-                       report_dir=tmp_path / "out", redactor=ctx.redactor,
-                       options=RunOptions(total_cpus=4), jobs=plan.jobs)
+    return pipeline_run(tmp_path, CONFIG, total_cpus=4)
 
 
 def job_ctx(run: PipelineRun, name: str) -> JobContext:
@@ -149,8 +138,10 @@ def test_spec_copies_plugin_exports_outputs_and_binds_services(run: PipelineRun)
     dests = [f.dest for f in spec.files]
     assert dests[:2] == ["/slipway/slipway_pytest_plugin.py", "/slipway/slipway_pytest_db.py"]
     # Every module the plugin imports is copied beside it.
-    assert {Path(d).stem for d in dests} == set(container.PLUGIN_MODULES.values())
+    modules = {**container.PLUGIN_MODULES, **container.SHARED_MODULES}
+    assert {Path(d).stem for d in dests} == set(modules.values())
     assert all((container.TESTING / name).is_file() for name in container.PLUGIN_MODULES)
+    assert all((container.TESTING.parent / name).is_file() for name in container.SHARED_MODULES)
     assert "/slipway/slipway_pytest_progress.py" in dests
     assert spec.outputs == ("/slipway/out",)
     assert [s.name for s in spec.services] == ["db"]

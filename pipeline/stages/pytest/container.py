@@ -48,14 +48,18 @@ PLUGIN_MODULES = {
     "phases.py": "slipway_pytest_phases",  # loaded with -p
     "progress.py": "slipway_pytest_progress",  # loaded with -p: tests done / total, worker timings
 }
+# Modules of pipeline/ itself that the plugin's modules import (standard library only too):
+# shared with pipeline.detect, which may not import pipeline/testing.
+SHARED_MODULES = {
+    "conftestscan.py": "slipway_pytest_conftestscan",  # imported by shapes.py
+}
 
 
 def plugin_files() -> tuple[FileMount, ...]:
     """Slipway's pytest plugin and its modules, as top-level modules in the container."""
-    return tuple(
-        FileMount(source=TESTING / name, dest=f"{PLUGIN_DIR}/{module}.py")
-        for name, module in PLUGIN_MODULES.items()
-    )
+    sources = [(TESTING / name, module) for name, module in PLUGIN_MODULES.items()]
+    sources += [(TESTING.parent / name, module) for name, module in SHARED_MODULES.items()]
+    return tuple(FileMount(source=source, dest=f"{PLUGIN_DIR}/{module}.py") for source, module in sources)
 
 
 def weights(ctx: JobContext, running: Collection[str] | None = None) -> list[tuple[str, int]]:

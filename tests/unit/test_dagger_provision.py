@@ -117,7 +117,7 @@ def test_aliases_are_mirrored_under_both_names() -> None:
     pairs = mirror_pairs({"python:3.11-slim": "slipway/python:3.11", "tool:1": "ghcr.io/x/tool:1"})
     assert ("slipway/python:3.11", "python:3.11-slim") in pairs
     assert ("slipway/python:3.11", "slipway/python:3.11") in pairs
-    assert ("local/debian:bookworm", "debian:bookworm") in pairs  # the engine's own base
+    assert ("slipway/debian:bookworm", "debian:bookworm") in pairs  # the engine's own base
     assert ("ghcr.io/x/tool:1", "tool:1") in pairs
     assert all(name != "ghcr.io/x/tool:1" for _, name in pairs)  # not a docker.io name
 

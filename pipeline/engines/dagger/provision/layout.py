@@ -23,7 +23,9 @@ ENV_CACHE = "SLIPWAY_DAGGER_CACHE"
 CONTAINER = "slipway-dagger-engine"
 VOLUME = "slipway-dagger-engine-state"
 IMAGE_REPO = "slipway/dagger-engine"
-BASE_IMAGE = "local/debian:bookworm"
+# The Debian root filesystem `images bootstrap` makes (engines/docker/bootstrap/rootfs.py),
+# which setup-machine bootstraps before it builds the engine.
+BASE_IMAGE = "slipway/debian:bookworm"
 MIRROR_PORT = 5055  # the docker.io mirror the engine pulls base images from
 TCP_PORT = 1234  # the engine also listens on tcp://127.0.0.1:1234 (a remote engine's way in)
 # Labels on the engine container: what a run needs to find and use it.

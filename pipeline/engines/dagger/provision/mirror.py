@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from pipeline.engines.dagger.provision.layout import BASE_IMAGE
 from pipeline.engines.dagger.provision.proc import Steps
 
 MANIFEST_TYPES = (
@@ -26,7 +27,7 @@ MANIFEST_TYPES = (
 )
 DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
 # What the engine itself may pull besides the aliases: the base image its image is on.
-ENGINE_IMAGES = {"debian:bookworm": "local/debian:bookworm"}
+ENGINE_IMAGES = {"debian:bookworm": BASE_IMAGE}
 
 
 def docker_hub_path(ref: str) -> tuple[str, str] | None:

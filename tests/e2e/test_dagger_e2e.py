@@ -144,10 +144,16 @@ def test_ctrl_c_under_dagger_run_exits_130_with_a_report(target: DaggerTarget, s
     assert took < 10, f"`dagger run` kills after 10 s; the run took {took:.1f}s to end"
 
 
-def test_a_dead_engine_exits_2_with_a_report(target: DaggerTarget, small: Path) -> None:
+@pytest.mark.parametrize("how", ["kill", "pause"])
+def test_a_dead_engine_exits_2_with_a_report(target: DaggerTarget, small: Path, how: str) -> None:
+    """The engine killed (its session answers 502) or frozen (``docker pause``: nothing
+    answers, the connection stays open) while a job runs: exit 2, the report written,
+    no process of the run left.
+
+    Found by this test: killed, the run wrote its report and then hung for good
+    (dagger-io waits 300 s, in a thread, for a CLI that never exits; session.py kills
+    it); frozen, the query waited forever (the watchdog, watchdog.py, ends it)."""
     # A disposable engine of the same build: killing Slipway's own would wipe its cache.
-    # Before the watchdog (engines/dagger/watchdog.py) this run hung for good: a query
-    # waiting on an engine killed mid-exec is never answered.
     layout = provision_layout()
     name = f"slipway-dagger-doomed-{uuid.uuid4().hex[:6]}"
     subprocess.run(
@@ -177,8 +183,9 @@ def test_a_dead_engine_exits_2_with_a_report(target: DaggerTarget, small: Path) 
             start_new_session=True,
         )
         wait_for_job_start(proc, small / "out", "slow")
-        subprocess.run(["docker", "kill", name], check=True, capture_output=True)
-        out = finish(proc, timeout=120)
+        subprocess.run(["docker", how, name], check=True, capture_output=True)
+        # Frozen, the watchdog needs two missed answers of 20 s each, 10 s apart.
+        out = finish(proc, timeout=180)
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", name], check=False, capture_output=True)
     assert proc.returncode == 2, out[-3000:]

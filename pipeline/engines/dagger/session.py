@@ -8,7 +8,11 @@
   streamed, redacted and without colours, to ``logs/dagger-session.log``: dagger-io
   gives a command's output only when it ends, so this is where a run is watched live.
 - Closing never raises and never waits long: a run must write its report after ^C
-  (``dagger run`` kills us 10 s after its SIGTERM) and after the engine died.
+  (``dagger run`` kills us 10 s after its SIGTERM) and after the engine died. dagger-io
+  closes its ``dagger session`` CLI by closing its stdin and waiting up to 300 s, in a
+  thread no cancel reaches; a CLI whose engine died never exits, so the run's process
+  hung after its report. The CLI is therefore killed if it is still there after
+  ``CLOSE_TIMEOUT_S``.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TextIO, cast
 
 import anyio
 import dagger
+import psutil
 from dagger import dag
 
 from pipeline.engines.dagger.connection import DaggerTarget, candidates, container_state
@@ -97,6 +102,22 @@ def session_environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def session_clis() -> list[psutil.Process]:
+    """The ``dagger session`` CLIs dagger-io started as this process's children."""
+    found = []
+    for child in psutil.Process().children():
+        with suppress(psutil.Error):
+            if child.cmdline()[1:2] == ["session"]:
+                found.append(child)
+    return found
+
+
+def kill_all(processes: Sequence[psutil.Process]) -> None:
+    for proc in processes:
+        with suppress(psutil.Error):  # gone already (psutil checks the pid was not reused)
+            proc.kill()
+
+
 def default_target(environ: Mapping[str, str]) -> DaggerTarget:
     """Where to connect when no choice was made up front (the first candidate)."""
     found = candidates(environ, which=lambda name: shutil.which(name, path=environ.get("PATH")))
@@ -125,6 +146,7 @@ class Session:
         self.open = False
         self.engine_version = ""
         self._used: DaggerTarget | None = None
+        self._clis: list[psutil.Process] = []
         self.watchdog = Watchdog(self._probe)
 
     async def ensure(self) -> None:
@@ -141,6 +163,7 @@ class Session:
                     config = dagger.Config(log_output=cast(TextIO, log), retry=dagger.Retry(execute=False))
                     with session_environment(target.session_env()):
                         await self._stack.enter_async_context(dagger.connection(config))
+                    self._clis = session_clis()
                     self.engine_version = await dag.version()
             except Exception as exc:
                 await self.close()
@@ -172,8 +195,14 @@ class Session:
     async def close(self) -> None:
         """End the session (the engine stops its services); never raises, never hangs."""
         self.open = False
-        with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT_S), suppress(Exception):
-            await self._stack.aclose()
+        stuck = threading.Timer(CLOSE_TIMEOUT_S, kill_all, args=(self._clis,))
+        stuck.daemon = True
+        stuck.start()
+        try:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT_S), suppress(Exception):
+                await self._stack.aclose()
+        finally:
+            stuck.cancel()
         # `dag` is process-wide: a session that did not close cleanly must not be reused.
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT_S), suppress(Exception):
             await dagger.close()

@@ -37,14 +37,12 @@ def scaled_workers(cap: int, tests: int) -> int:
 def explain(cap: int, tests: int, what: str) -> str:
     """The choice in one line, for the job's log and report."""
     workers = scaled_workers(cap, tests)
+    count = f"{tests} test" if tests == 1 else f"{tests} tests"
     if workers == cap:
-        return f"xdist: -n {cap} ({what}: {tests} tests, the budget's {cap} workers)"
+        return f"xdist: -n {cap} ({what}: {count}, the budget's {cap} workers)"
     if workers == 0:
         return (
-            f"xdist: -n 0, in-process, not the budget's {cap} workers ({what}: {tests} tests, "
+            f"xdist: -n 0, in-process, not the budget's {cap} workers ({what}: {count}, "
             f"fewer than {MIN_PARALLEL * TESTS_PER_WORKER}: workers would cost more to start than they save)"
         )
-    return (
-        f"xdist: -n {workers}, not the budget's {cap} ({what}: {tests} tests, "
-        f"one worker per {TESTS_PER_WORKER})"
-    )
+    return f"xdist: -n {workers}, not the budget's {cap} ({what}: {count}, one worker per {TESTS_PER_WORKER})"

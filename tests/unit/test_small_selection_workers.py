@@ -48,6 +48,8 @@ def test_the_choice_is_said_with_its_figures() -> None:
     line = explain(2, 3, "impact selection")
     assert line.startswith("xdist: -n 0") and "3 tests" in line and "budget's 2" in line
     assert explain(2, 500, "this shard") == "xdist: -n 2 (this shard: 500 tests, the budget's 2 workers)"
+    assert "(this shard: 1 test," in explain(2, 1, "this shard")
+    assert explain(4, 150, "this shard").startswith("xdist: -n 3, not the budget's 4")
 
 
 CONFIG = """\

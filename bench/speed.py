@@ -41,8 +41,19 @@ from bench.workload import generate, handtuned, mutate  # noqa: E402  after the 
 
 def slipway(project: Path, out: Path, cache_dir: Path, *extra: str) -> tuple[float, dict[str, Any]]:
     """One ``pipeline run`` of the project's test stages; (wall seconds, report.json)."""
-    argv = [sys.executable, "-m", "pipeline", "run", "--config", str(project / "pipeline.yaml"),
-            "--engine", "docker", "--report-dir", str(out), *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        "--config",
+        str(project / "pipeline.yaml"),
+        "--engine",
+        "docker",
+        "--report-dir",
+        str(out),
+        *extra,
+    ]
     # BRANCH: not a full_on branch, so impact analysis may leave tests out.
     env = {**os.environ, "SLIPWAY_CACHE_DIR": str(cache_dir), "BRANCH": "bench"}
     env.pop("SLIPWAY_FULL_TESTS", None)
@@ -54,14 +65,45 @@ def slipway(project: Path, out: Path, cache_dir: Path, *extra: str) -> tuple[flo
         raise SystemExit(f"slipway run wrote no report ({proc.returncode}):\n{proc.stderr[-3000:]}")
     report = json.loads(report_path.read_text())
     if proc.returncode != 0:
-        print(f"warning: slipway run exited {proc.returncode} ({out})", file=sys.stderr)
+        print(
+            f"warning: slipway run exited {proc.returncode} ({out}):\n{proc.stderr[-2000:]}", file=sys.stderr
+        )
+    report["_bench_exit"] = proc.returncode
     return seconds, report
+
+
+START = time.monotonic()
+
+
+def say(text: str) -> None:
+    """A line on stderr as the bench goes: clock, minutes since start, the load."""
+    stamp = time.strftime("%H:%M:%S", time.gmtime())
+    print(
+        f"[{stamp} +{(time.monotonic() - START) / 60:.1f} min, load {handtuned.loadavg()}] {text}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def write_table(path: Path, text: str) -> None:
+    """The table into ``path``: between the bench markers when it has them, else the whole file."""
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    old = path.read_text() if path.is_file() else ""
+    if begin in old and end in old:
+        head, _, rest = old.partition(begin)
+        _, _, tail = rest.partition(end)
+        path.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+    else:
+        path.write_text(text + "\n")
 
 
 def tests_ran(report: dict[str, Any]) -> int:
     tests = report.get("tests") or {}
-    return int(sum(v for k, v in tests.items() if k in ("passed", "failed", "errors", "error")
-                   and isinstance(v, int)))
+    return int(
+        sum(
+            v for k, v in tests.items() if k in ("passed", "failed", "errors", "error") and isinstance(v, int)
+        )
+    )
 
 
 def configure(project: Path, shards: int = 1) -> None:
@@ -86,30 +128,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", type=int, default=generate.DEFAULT_TESTS)
     parser.add_argument("--workers", type=int, default=None, help="hand-tuned -n (default: the cores)")
     parser.add_argument("--write", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (each run's report)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="slipway-speed-"))
     project, cache = work / "project", work / "cache"
+    say(f"generating {args.tests} tests in {project}")
     generate.generate(project, args.tests, generate.DEFAULT_SEED)
     configure(project)
     load_before = handtuned.loadavg()
     rows: list[tuple[str, float, str, str]] = []
+
+    def note_exit(report: dict[str, Any], note: str = "") -> str:
+        code = report.get("_bench_exit")
+        return note if not code else f"{note}; run exited {code}".lstrip("; ")
+
+    def row(name: str, seconds: float, ran: str, note: str) -> None:
+        rows.append((name, seconds, ran, f"{note}; load {handtuned.loadavg()}".lstrip("; ")))
+        say(f"{name}: {seconds:.1f} s, {ran or '-'} tests {note}")
+
     for line in handtuned.run_lines(project, ("sequential", "handtuned"), workers=args.workers):
         ran = line.passed + line.failed + line.errors
-        rows.append((f"{line.name} ({line.workers} workers)", line.wall_s, str(ran), ""))
+        bad = (
+            f"pytest exit {line.exit_code}, {line.failed} failed, {line.errors} errors"
+            if (line.exit_code or line.failed or line.errors)
+            else ""
+        )
+        row(f"{line.name} ({line.workers} workers)", line.wall_s, str(ran), bad)
     cold_s, cold = slipway(project, work / "cold", cache, "--no-cache")
-    rows.append(("Slipway cold", cold_s, str(tests_ran(cold)), f"fixed cost/job {fixed_costs(cold)}"))
+    row("Slipway cold", cold_s, str(tests_ran(cold)), note_exit(cold, f"fixed cost/job {fixed_costs(cold)}"))
     same_s, same = slipway(project, work / "same", cache)
-    rows.append(("Slipway, nothing changed", same_s, str(tests_ran(same)), ""))
+    row("Slipway, nothing changed", same_s, str(tests_ran(same)), note_exit(same))
     module = mutate.change_module(project)
     one_s, one = slipway(project, work / "one", cache)
-    rows.append((f"Slipway, one module changed ({module})", one_s, str(tests_ran(one)), ""))
+    row(
+        f"Slipway, one module changed ({module})",
+        one_s,
+        str(tests_ran(one)),
+        note_exit(one, f"fixed cost/job {fixed_costs(one)}"),
+    )
     mutate.unchange_module(project, module)
     configure(project, shards=4)
     shard_s = []
     for i in range(1, 5):
-        seconds, _ = slipway(project, work / f"shard{i}", work / f"cache-shard{i}", "--no-cache",
-                             "--shard", f"{i}/4")
+        seconds, shard = slipway(
+            project, work / f"shard{i}", work / f"cache-shard{i}", "--no-cache", "--shard", f"{i}/4"
+        )
         shard_s.append(seconds)
+        say(f"shard {i}/4: {seconds:.1f} s, {tests_ran(shard)} tests {note_exit(shard)}")
     rows.append(("Slipway 4 shards: longest", max(shard_s), "", f"vs cold {max(shard_s) / cold_s:.2f}x"))
     rows.append(("Slipway 4 shards: sum", sum(shard_s), "", ""))
     hand = rows[1][1]
@@ -124,8 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(table)
     print(text)
     if args.write:
-        args.write.write_text(text + "\n")
-    shutil.rmtree(work, ignore_errors=True)
+        write_table(args.write, text)
+    if args.keep:
+        say(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -20,7 +20,11 @@ Environment:
                              unset: the plugin does nothing;
 ``SLIPWAY_IMPACT_BASELINE``  the record of an earlier run (JSON); with it, the tests it
                              shows passed and unaffected are deselected;
-``SLIPWAY_IMPACT_IGNORE``    JSON list of globs of files no test reads.
+``SLIPWAY_IMPACT_IGNORE``    JSON list of globs of files no test reads;
+``SLIPWAY_WORKERS_CAP``      with ``-n auto``: the most xdist workers the job may start.
+                             The controller judges the baseline before xdist starts
+                             any worker and scales the count to the tests left
+                             (``workers``): a small selection runs in-process.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import pytest
 try:
     from .codemap import BlockTransformer, FileMap, code_map, manifest
     from .impactdata import Raw, Tree, build_record, carry_over, judge
+    from .workers import explain, scaled_workers
 except ImportError:  # in the container: top-level modules beside this one
     from slipway_pytest_codemap import (  # type: ignore[import-not-found,no-redef]
         BlockTransformer,
@@ -58,10 +63,12 @@ except ImportError:  # in the container: top-level modules beside this one
         carry_over,
         judge,
     )
+    from slipway_pytest_workers import explain, scaled_workers  # type: ignore[import-not-found,no-redef]
 
 DIR_VARIABLE = "SLIPWAY_IMPACT_DIR"
 BASELINE_VARIABLE = "SLIPWAY_IMPACT_BASELINE"
 IGNORE_VARIABLE = "SLIPWAY_IMPACT_IGNORE"
+CAP_VARIABLE = "SLIPWAY_WORKERS_CAP"
 HIT_NAME = "__slipway_hit__"
 SELECTION = "selection.json"
 RECORD = "record.json"
@@ -235,21 +242,58 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None
     yield
 
 
+_JUDGED: dict[str, Any] = {}  # the selection, once judged in this process
+
+
+def _judge(config: pytest.Config) -> dict[str, Any]:
+    """The baseline judged once (``selection.json``); with ``-n auto`` that happens when
+    xdist asks for the worker count, before the session, else at configure time."""
+    if _JUDGED:
+        return _JUDGED
+    started = time.monotonic()
+    doc = _baseline()
+    if not doc:
+        everything = "no stored record: every test runs"
+        selection: dict[str, Any] = {"deselect": [], "summary": {
+            "baseline": "", "deselected": 0, "reasons": {}, "everything": everything}}
+    else:
+        tree = _tree(config, _known(doc), set(doc.get("seen") or ()))
+        verdict = judge(doc, tree)
+        summary = {**verdict.summary(), "seconds": round(time.monotonic() - started, 2)}
+        left = set(doc.get("collected") or ()) - verdict.deselect
+        summary["expected_tests"] = len(left)
+        selection = {"deselect": sorted(verdict.deselect), "summary": summary}
+    _JUDGED.update(selection)
+    return selection
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` with ``SLIPWAY_WORKERS_CAP``: as many workers as the selection is worth.
+
+    The count is estimated from the record: the tests it collected last time less those
+    left out (tests added since are not counted)."""
+    cap = os.environ.get(CAP_VARIABLE, "")
+    if not OUT_DIR or not cap.isdigit():
+        return None  # xdist's own answer (the cores)
+    selection = _judge(config)
+    summary = selection["summary"]
+    if "expected_tests" not in summary:
+        workers, line = int(cap), f"xdist: -n {cap} (no stored record: every test runs)"
+    else:
+        tests = int(summary["expected_tests"])
+        workers, line = scaled_workers(int(cap), tests), explain(int(cap), tests, "impact selection")
+    summary["workers"], summary["workers_choice"] = workers, line
+    print(f"slipway: {line}", file=sys.stderr, flush=True)
+    return workers
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """The controller (or a serial run) judges the baseline once, before any worker starts."""
     if not OUT_DIR or _worker(config) is not None or config.option.collectonly:
         return
-    started = time.monotonic()
-    doc = _baseline()
-    if not doc:
-        _write(SELECTION, {"deselect": [], "summary": {"baseline": "", "deselected": 0, "reasons": {},
-                                                      "everything": "no stored record: every test runs"}})
-        return
-    tree = _tree(config, _known(doc), set(doc.get("seen") or ()))
-    verdict = judge(doc, tree)
-    summary = {**verdict.summary(), "seconds": round(time.monotonic() - started, 2)}
-    _write(SELECTION, {"deselect": sorted(verdict.deselect), "summary": summary})
+    _write(SELECTION, _judge(config))
 
 
 def _deselected() -> set[str]:

@@ -35,7 +35,10 @@ Environment variables (the whole interface):
     ``{"POSTGRES_DB": "{dbname}", "POSTGRES_HOST": "{host}"}`` or
     ``{"DATABASE_URL": "postgresql+psycopg://{user}:{password}@{host}:{port}/{dbname}"}``.
 ``SLIPWAY_DB_KEEP``
-    ``1`` keeps the databases at the end (to look at them after a failure).
+    ``1`` keeps the databases at the end (to look at them after a failure). Slipway
+    sets it: its server is the run's own service, removed with the run, and a drop
+    after the last test only lengthens the job (DROP DATABASE is slow while another
+    job writes to the same server).
 ``SLIPWAY_DB_SHAPE``
     How the project's conftest names its databases per worker (``shapes``):
     ``shared``, ``conftest_suffix``, ``django``, or ``auto`` (the default: read

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.stages.pytest.impact import PLUGIN_MODULES
+
 TESTING = Path(__file__).resolve().parents[2] / "pipeline" / "testing"
-PLUGINS = {"impact.py": "slipway_pytest_impact", "impactdata.py": "slipway_pytest_impactdata",
-           "codemap.py": "slipway_pytest_codemap"}
+PLUGINS = PLUGIN_MODULES  # what the stage copies into the container beside the plugin
 
 PROJECT = {
     "conftest.py": """

@@ -112,6 +112,8 @@ def test_database_env_names_the_service_and_a_per_job_database(run: PipelineRun)
     assert env["SLIPWAY_DB_NAME"] == "demo_db_2of2"
     assert json.loads(env["SLIPWAY_DB_MIGRATE"]) == ["alembic", "upgrade", "head"]
     assert json.loads(env["SLIPWAY_DB_ENV"]) == {"PGDATABASE": "{dbname}"}
+    # The run's own server goes with the run: no drop after the last test.
+    assert env["SLIPWAY_DB_KEEP"] == "1"
     assert container.database_env(job_ctx(run, "unit")) == []
     dotted = run.for_job(dc_replace(job_ctx(run, "db-2of2").job, name="db.v2-Shard"))
     assert dict(container.database_env(dotted))["SLIPWAY_DB_NAME"] == "demo_db_v2_shard"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pipeline.model.errors import SlipwayError
 from pipeline.model.spec import ContainerSpec
 from pipeline.stages.base import JobContext
+from pipeline.stages.pytest import impact
 from pipeline.stages.pytest import shards as sharding
 from pipeline.stages.pytest.container import plugin_files, pytest_args, selection, spec, stage_of
 
@@ -24,6 +25,7 @@ async def _collect(ctx: JobContext, image: str) -> tuple[str, ...]:
     name = stage_of(ctx).name
     base = spec(ctx, image=image, select=selection(ctx))
     args = [a for a in pytest_args(ctx, workers=1, select=selection(ctx)) if a not in ("--cov-report=",)]
+    args = without_impact(args)
     collect = ContainerSpec(
         name=f"{name}-collect",
         image=base.image,
@@ -32,7 +34,7 @@ async def _collect(ctx: JobContext, image: str) -> tuple[str, ...]:
         ),
         directories=base.directories,
         files=plugin_files(),
-        env=tuple((k, v) for k, v in base.env if not k.startswith("SLIPWAY_DB_")),
+        env=tuple((k, v) for k, v in base.env if not k.startswith(("SLIPWAY_DB_", "SLIPWAY_IMPACT_"))),
         workdir=base.workdir,
         outputs=(LISTING,),
     )
@@ -60,3 +62,16 @@ def collect_args(args: list[str]) -> list[str]:
             continue
         keep.append(arg)
     return keep
+
+
+def without_impact(args: list[str]) -> list[str]:
+    """The impact plugin is not loaded to collect: it is not copied into the collecting
+    container (``-p`` of a missing module fails collection), and it selects nothing there."""
+    plugins = set(impact.PLUGIN_MODULES.values())
+    out: list[str] = []
+    for arg in args:
+        if out and out[-1] == "-p" and arg in plugins:
+            out.pop()
+            continue
+        out.append(arg)
+    return out

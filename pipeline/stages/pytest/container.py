@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
@@ -18,8 +18,12 @@ from pipeline.stages.pytest import impact
 from pipeline.stages.pytest.budget import budget_workers
 from pipeline.stages.pytest.layout import NODE_IDS_FILE, OUT_DIR, PLUGIN_DIR, SESSION_FILE, TESTING, stage_of
 from pipeline.stages.pytest.sources import source_mount
+from pipeline.testing.workers import explain, scaled_workers
 
-__all__ = ["NODE_IDS_FILE", "OUT_DIR", "PLUGIN_DIR", "SESSION_FILE", "TESTING", "spec", "stage_of"]
+__all__ = [
+    "NODE_IDS_FILE", "OUT_DIR", "PLUGIN_DIR", "SESSION_FILE", "TESTING",
+    "Workers", "spec", "stage_of", "workers",
+]  # fmt: skip
 # Below two workers xdist is a serial run with extra overhead, and a group whose
 # tests wait on PostgreSQL leaves its CPU idle while it waits; two per group is
 # the floor, and on Docker the CPU weights still add up to the machine's cores.
@@ -95,7 +99,45 @@ def budget(ctx: JobContext, running: Collection[str] | None = None) -> tuple[int
     return workers, weight
 
 
-def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str]:
+CAP_VARIABLE = "SLIPWAY_WORKERS_CAP"  # the impact plugin's cap for -n auto
+
+
+@dataclass(frozen=True, slots=True)
+class Workers:
+    """The job's xdist workers: the count (0: in-process) and CPU weight, and whether
+    the impact plugin scales the count to its selection in the container (``auto``:
+    ``count`` is then the most it may start); ``choice`` is what the log says."""
+
+    count: int
+    weight: float | None
+    auto: bool = False
+    choice: str = ""
+
+
+def workers(
+    ctx: JobContext,
+    running: Collection[str] | None = None,
+    *,
+    tests: int | None = None,
+    baseline: Path | None = None,
+) -> Workers:
+    """The budget's workers, scaled down when the job runs few tests: a shard's count
+    (``tests``) is known here; an impact selection only in the container, once the
+    plugin has judged the stored record (``baseline``): it gets ``-n auto`` and a cap.
+    A stage's own ``workers:`` number, and ``dist: no``, are kept as they are."""
+    count, weight = budget(ctx, running)
+    stage = stage_of(ctx)
+    if isinstance(stage.workers, int) or stage.dist == "no":
+        return Workers(count, weight)
+    if tests is not None:
+        return Workers(scaled_workers(count, tests), weight, choice=explain(count, tests, "this shard"))
+    if baseline is not None and stage.impact is not None:
+        choice = f"xdist: at most -n {count}; the impact plugin scales it to the tests it selects"
+        return Workers(count, weight, auto=True, choice=choice)
+    return Workers(count, weight)
+
+
+def pytest_args(ctx: JobContext, *, workers: int, select: list[str], auto: bool = False) -> list[str]:
     """The pytest argv after ``python -m pytest`` (the project's own options still apply:
     ours come later on the command line, so they win where both set the same one)."""
     stage = stage_of(ctx)
@@ -108,6 +150,8 @@ def pytest_args(ctx: JobContext, *, workers: int, select: list[str]) -> list[str
     ]  # fmt: skip
     if workers == 0 or stage.dist == "no":
         args += ["-n", "0"]  # in-process; still overrides a project's own -n in addopts
+    elif auto:  # the impact plugin answers xdist's auto count (SLIPWAY_WORKERS_CAP)
+        args += ["-n", "auto", "--maxprocesses", str(workers), "--dist", stage.dist]
     else:
         args += ["-n", str(workers), "--dist", stage.dist]
     args += ["--junitxml", f"{OUT_DIR}/junit.xml", "-o", "junit_family=xunit1"]
@@ -169,6 +213,12 @@ def database_env(ctx: JobContext) -> list[tuple[str, str]]:
         ("SLIPWAY_DB_ADMIN_URL", admin),
         ("SLIPWAY_DB_NAME", database_name(db.name, ctx.job.name)),
         ("SLIPWAY_DB_SHAPE", db.per_worker),
+        # The server is the run's own service, removed with the run: dropping the job's
+        # databases at its end is wasted work after the last test, and slow while another
+        # job writes to the same server (27 s of the api job's 29 s tail in the 3,000-test
+        # bench, beside the integration job; 2 s alone). A job's names are its own, and
+        # its start drops what an earlier attempt left, so nothing is reused by mistake.
+        ("SLIPWAY_DB_KEEP", "1"),
     ]
     if db.migrate:
         env.append(("SLIPWAY_DB_MIGRATE", json.dumps(list(db.migrate))))
@@ -215,19 +265,24 @@ def spec(
     node_ids: Path | None = None,
     running: Collection[str] | None = None,
     baseline: Path | None = None,
+    tests: int | None = None,
 ) -> ContainerSpec:
+    """``tests``: how many the job runs, when known before it starts (a shard's)."""
     stage = stage_of(ctx)
-    workers, weight = budget(ctx, running)
+    chosen = workers(ctx, running, tests=tests, baseline=baseline)
     files = [*plugin_files(), *impact.files(ctx, baseline)]
     if node_ids is not None:
         files.append(FileMount(source=node_ids, dest=NODE_IDS_FILE))
     env = {**container_env(ctx), **impact.env(ctx, baseline)}
+    if chosen.auto:
+        env[CAP_VARIABLE] = str(chosen.count)
+    args = pytest_args(ctx, workers=chosen.count, select=select, auto=chosen.auto)
     return ContainerSpec(
         name=ctx.job.name,
         image=ImageRef(ref=image),
         commands=(
             ("mkdir", "-p", OUT_DIR),
-            ("python", "-m", "pytest", *pytest_args(ctx, workers=workers, select=select)),
+            ("python", "-m", "pytest", *args),
         ),
         directories=(
             source_mount(
@@ -248,5 +303,5 @@ def spec(
         secrets=tuple(stage.secrets),
         workdir=workdir(ctx),
         outputs=(OUT_DIR,),
-        limits=Limits(cpu_weight=weight),
+        limits=Limits(cpu_weight=chosen.weight),
     )

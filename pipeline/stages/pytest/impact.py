@@ -30,6 +30,7 @@ PLUGIN_MODULES = {
     "impact.py": "slipway_pytest_impact",
     "impactdata.py": "slipway_pytest_impactdata",
     "codemap.py": "slipway_pytest_codemap",
+    "workers.py": "slipway_pytest_workers",
 }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 
 from pipeline.model.errors import SlipwayError
+from pipeline.model.joblog import JobLog
 from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
 from pipeline.model.spec import ContainerSpec, ImageBuild, Limits
 from pipeline.stages.base import JobContext, no_builds
@@ -29,7 +30,7 @@ from pipeline.stages.pytest import durations as stored_durations
 from pipeline.stages.pytest import impact
 from pipeline.stages.pytest import shards as sharding
 from pipeline.stages.pytest.collect import collected
-from pipeline.stages.pytest.container import NODE_IDS_FILE, OUT_DIR, budget, selection, spec, stage_of
+from pipeline.stages.pytest.container import NODE_IDS_FILE, OUT_DIR, selection, spec, stage_of, workers
 from pipeline.stages.pytest.image import build_info, ensure_test_image, test_image
 from pipeline.stages.pytest.results import read_results
 from pipeline.stages.pytest.timings import PHASES_FILE, job_phases, read_marks
@@ -112,6 +113,7 @@ async def _run(ctx: JobContext) -> JobOutcome:
     data: dict[str, Any] = {}
     node_file: Path | None = None
     select = selection(ctx)
+    shard_tests: int | None = None
     if ctx.job.shard is not None:
         tests = list(await collected(ctx, image))
         known = stored_durations.load_for(ctx.run, stage.name)
@@ -122,6 +124,7 @@ async def _run(ctx: JobContext) -> JobOutcome:
         node_file.parent.mkdir(parents=True, exist_ok=True)
         sharding.write_node_ids(node_file, mine)
         select = [f"@{NODE_IDS_FILE}"]
+        shard_tests = len(mine)
         data["shard_tests"] = len(mine)
         data["shard_estimates_s"] = [round(t, 2) for t in estimates]
         if not mine:
@@ -130,13 +133,28 @@ async def _run(ctx: JobContext) -> JobOutcome:
             )
     running = await running_jobs(ctx)
     baseline = impact.load_baseline(ctx)
-    the_spec = spec(ctx, image=image, select=select, node_ids=node_file, running=running, baseline=baseline)
-    workers, weight = budget(ctx, running)
-    data.update({"workers": workers, "cpu_weight": weight, "test_image": build_info(ctx)})
+    the_spec = spec(
+        ctx,
+        image=image,
+        select=select,
+        node_ids=node_file,
+        running=running,
+        baseline=baseline,
+        tests=shard_tests,
+    )
+    chosen = workers(ctx, running, tests=shard_tests, baseline=baseline)
+    data.update({"workers": chosen.count, "cpu_weight": chosen.weight, "test_image": build_info(ctx)})
+    if chosen.choice:
+        data["workers_choice"] = chosen.choice
+        with JobLog(ctx.log_path, ctx.run.redactor) as log:
+            log.line(f"slipway: {chosen.choice}")
     result = await ctx.run.engine.run(the_spec, log_path=ctx.log_path, output_dir=ctx.artifacts_dir)
     inside = read_marks(ctx.artifacts_dir / OUT_DIR.lstrip("/") / PHASES_FILE)
     data["phases"] = job_phases(result.phases, result.marks, inside)
     selection_report = impact.finish(ctx, baseline)
     if selection_report is not None:
         data["impact"] = selection_report
+        if chosen.auto and isinstance(selection_report.get("workers"), int):  # what the plugin chose
+            data["workers"] = selection_report["workers"]
+            data["workers_choice"] = str(selection_report.get("workers_choice") or chosen.choice)
     return read_results(ctx, result.exit_code, data)

@@ -24,7 +24,7 @@ import anyio
 from pipeline.model.errors import SlipwayError
 from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
 from pipeline.model.spec import ContainerSpec, ImageBuild, Limits
-from pipeline.stages.base import JobContext, no_builds
+from pipeline.stages.base import JobContext, no_builds, oom_detail
 from pipeline.stages.pytest import durations as stored_durations
 from pipeline.stages.pytest import impact
 from pipeline.stages.pytest import shards as sharding
@@ -139,4 +139,7 @@ async def _run(ctx: JobContext) -> JobOutcome:
     selection_report = impact.finish(ctx, baseline)
     if selection_report is not None:
         data["impact"] = selection_report
-    return read_results(ctx, result.exit_code, data)
+    outcome = read_results(ctx, result.exit_code, data)
+    killed = oom_detail(result, the_spec, ctx.stage)
+    # pytest itself cannot say it was killed: what it left (no JUnit, or a part) follows.
+    return replace(outcome, detail=f"{killed}; {outcome.detail}") if killed else outcome

@@ -17,8 +17,12 @@
   4 MiB: the job fails naming the path and "no space left on device", nothing of the
   output is left half-written, the other job's output and the report are written.
 - ``report-dir-full``: the whole report directory is a full 2 MiB tmpfs: the run
-  exits 1 with one line naming the directory and "no space left on device" (no
-  traceback), and nothing is left.
+  does not start; it exits 1 with one line naming the directory and "no space left
+  on device" (no traceback), and nothing is left.
+- ``report-dir-fills``: the report directory is an empty 2 MiB tmpfs that a job's
+  4 MB log fills mid-run: the jobs end, their containers are removed, and the run
+  exits 1 with one line saying the report could not be written there (no traceback,
+  no half-written report.json.tmp).
 
     PYTHONPATH=tests .venv/bin/python -m trust.faults
 """
@@ -293,9 +297,42 @@ def report_dir_full(workdir: Path) -> str:
         res = finish(proc, out, time.monotonic())
     ours = [x.name for x in c.containers.list(all=True) if x.labels.get("dev.slipway.pid") == str(run_pid)]
     said = [line for line in res.err.splitlines() if line.startswith("error")]
-    ok = (res.code == 1 and len(said) == 1 and "no space left on device" in said[0] and str(out) in said[0]
+    ok = (res.code == 1 and len(said) == 1 and "no space left on device" in said[0] and "directory out " in said[0]
           and "Traceback" not in res.out + res.err and not ours)
     return f"{'OK' if ok else 'FAIL'} exit {res.code}, says: {said[:1] or res.err.strip()[-300:]}, left {ours} ({res.seconds:.0f} s)"
+
+
+CHATTY = """\
+project: {name: trust-chatty, root: app}
+images:
+  aliases: {python:3.11-slim: slipway/python:3.11}
+stages:
+  - name: chatty
+    kind: command
+    image: python:3.11-slim
+    commands: [[python, -c, "import os\\nfor _ in range(40000): print(os.urandom(50).hex())"]]
+  - name: quick
+    kind: command
+    image: python:3.11-slim
+    commands: [[python, -c, "print('quick')"]]
+"""
+
+
+def report_dir_fills(workdir: Path) -> str:
+    """The report directory on an empty 2 MiB tmpfs that a job's 4 MB log fills mid-run."""
+    c = client()
+    project = make_project(workdir / "report-dir-fills", CHATTY)
+    with _tmpfs(project / "out") as out:
+        proc = start(project, "--report-dir", "out")
+        run_pid = proc.pid
+        res = finish(proc, out, time.monotonic())
+        half = sorted(p.name for p in out.glob("*.tmp"))
+    ours = [x.name for x in c.containers.list(all=True) if x.labels.get("dev.slipway.pid") == str(run_pid)]
+    said = [line for line in res.err.splitlines() if line.startswith("error")]
+    ok = (res.code == 1 and len(said) == 1 and "no space left on device" in said[0] and "to out:" in said[0]
+          and "Traceback" not in res.out + res.err and not ours and not half)
+    return (f"{'OK' if ok else 'FAIL'} exit {res.code}, says: {said[:1] or res.err.strip()[-300:]}, "
+            f"half-written {half}, left {ours} ({res.seconds:.0f} s)")
 
 
 def _detail(res: Result, job: str) -> str:
@@ -319,6 +356,7 @@ FAULTS: dict[str, Callable[[Path], str]] = {
     "registry-down": registry_down,
     "disk-full": disk_full,
     "report-dir-full": report_dir_full,
+    "report-dir-fills": report_dir_fills,
 }
 
 

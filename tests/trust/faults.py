@@ -29,6 +29,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import docker.errors
 
 from pipeline.engines.base import LABEL_SERVICE
 from trust.common import PIPELINE, Result, client, env_for, finish, leftovers, make_project, start, statuses
@@ -233,11 +236,16 @@ def registry_down(workdir: Path) -> str:
             raise
     # The registry is stopped (its storage removed) before the build ends and pushes.
     res = finish(proc, project / "out", started)
+    with contextlib.suppress(docker.errors.APIError):  # the image the run built, left by design
+        client().images.remove(f"{registry.host}/trust-app:{'f' * 40}", force=True)
+    text = log.read_text() if log.is_file() else ""
+    said = [line for line in text.splitlines() if line.startswith("[slipway] error: pushing")]
     jobs = statuses(res.report)
     detail = _detail(res, "image")
     ok = (res.code == 1 and jobs == {"image": "failed", "quick": "success"} and registry.host in detail
-          and "\n" not in detail and "Traceback" not in res.out + res.err + (log.read_text() if log.is_file() else ""))
-    return f"{'OK' if ok else 'FAIL'} exit {res.code}, jobs {jobs}, image: {detail!r} ({res.seconds:.0f} s)"
+          and "\n" not in detail and "Traceback" not in res.out + res.err + text and len(said) == 1
+          and res.report is not None)
+    return f"{'OK' if ok else 'FAIL'} exit {res.code}, jobs {jobs}, image: {detail!r}, in its log too ({res.seconds:.0f} s)"
 
 
 DISK = """\

@@ -58,6 +58,7 @@ _MOUNTS = pytest.mark.skipif(not _ROOT, reason="needs root to mount a small tmpf
         "registry-down",
         pytest.param("disk-full", marks=_MOUNTS),
         pytest.param("report-dir-full", marks=_MOUNTS),
+        pytest.param("report-dir-fills", marks=_MOUNTS),
     ],
 )
 def test_fault_has_a_clear_outcome(tmp_path: Path, fault: str) -> None:

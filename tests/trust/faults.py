@@ -169,14 +169,13 @@ stages:
 
 
 def oom_killed(workdir: Path) -> str:
-    c = client()
     project = make_project(workdir / "oom-killed", OOM)
     res = finish(start(project, "--report-dir", "out"), project / "out", time.monotonic())
     jobs = statuses(res.report)
     log = project / "out" / "logs" / "hog.log"
     said = [line for line in (log.read_text() if log.is_file() else "").splitlines() if "OOM killer" in line]
     detail = _detail(res, "hog")
-    left = leftovers(c, res.report["run_id"]) if res.report else ["no report"]
+    left = _leftovers(res)
     ok = (res.code == 1 and jobs == {"hog": "failed", "quick": "success", "after": "success"}
           and "killed by the OOM killer" in detail and "64 MiB" in detail and bool(said) and not left
           and "Traceback" not in res.err)
@@ -236,8 +235,8 @@ def registry_down(workdir: Path) -> str:
             raise
     # The registry is stopped (its storage removed) before the build ends and pushes.
     res = finish(proc, project / "out", started)
-    with contextlib.suppress(docker.errors.APIError):  # the image the run built, left by design
-        client().images.remove(f"{registry.host}/trust-app:{'f' * 40}", force=True)
+    with contextlib.closing(client()) as c, contextlib.suppress(docker.errors.APIError):
+        c.images.remove(f"{registry.host}/trust-app:{'f' * 40}", force=True)  # built by the run, kept by design
     text = log.read_text() if log.is_file() else ""
     said = [line for line in text.splitlines() if line.startswith("[slipway] error: pushing")]
     jobs = statuses(res.report)
@@ -278,14 +277,13 @@ def _tmpfs(path: Path, size: str = "2m") -> Iterator[Path]:
 
 def disk_full(workdir: Path) -> str:
     """The job outputs' directory (the report's artifacts/) on a 2 MiB tmpfs."""
-    c = client()
     project = make_project(workdir / "disk-full", DISK)
     with _tmpfs(project / "out" / "artifacts") as artifacts:
         res = finish(start(project, "--report-dir", "out"), project / "out", time.monotonic())
         kept = sorted(str(p.relative_to(artifacts)) for p in artifacts.rglob("*") if p.is_file())
     jobs = statuses(res.report)
     detail = _detail(res, "big")
-    left = leftovers(c, res.report["run_id"]) if res.report else ["no report"]
+    left = _leftovers(res)
     ok = (res.code == 1 and jobs == {"big": "failed", "small": "success"} and "no space left on device" in detail
           and "artifacts/big" in detail and kept == ["small/tmp/out/small.txt"] and not left
           and "Traceback" not in res.err)
@@ -295,7 +293,6 @@ def disk_full(workdir: Path) -> str:
 
 def report_dir_full(workdir: Path) -> str:
     """The report directory itself on a 2 MiB tmpfs that a file already fills."""
-    c = client()
     project = make_project(workdir / "report-dir-full", DISK)
     with _tmpfs(project / "out") as out:
         # Filled to the last block (dd stops at "no space left"): what the run meets.
@@ -303,7 +300,7 @@ def report_dir_full(workdir: Path) -> str:
         proc = start(project, "--report-dir", "out")
         run_pid = proc.pid
         res = finish(proc, out, time.monotonic())
-    ours = [x.name for x in c.containers.list(all=True) if x.labels.get("dev.slipway.pid") == str(run_pid)]
+    ours = _containers_of(run_pid)
     said = [line for line in res.err.splitlines() if line.startswith("error")]
     ok = (res.code == 1 and len(said) == 1 and "no space left on device" in said[0] and "directory out " in said[0]
           and "Traceback" not in res.out + res.err and not ours)
@@ -328,19 +325,31 @@ stages:
 
 def report_dir_fills(workdir: Path) -> str:
     """The report directory on an empty 2 MiB tmpfs that a job's 4 MB log fills mid-run."""
-    c = client()
     project = make_project(workdir / "report-dir-fills", CHATTY)
     with _tmpfs(project / "out") as out:
         proc = start(project, "--report-dir", "out")
         run_pid = proc.pid
         res = finish(proc, out, time.monotonic())
         half = sorted(p.name for p in out.glob("*.tmp"))
-    ours = [x.name for x in c.containers.list(all=True) if x.labels.get("dev.slipway.pid") == str(run_pid)]
+    ours = _containers_of(run_pid)
     said = [line for line in res.err.splitlines() if line.startswith("error")]
     ok = (res.code == 1 and len(said) == 1 and "no space left on device" in said[0] and "to out:" in said[0]
           and "Traceback" not in res.out + res.err and not ours and not half)
     return (f"{'OK' if ok else 'FAIL'} exit {res.code}, says: {said[:1] or res.err.strip()[-300:]}, "
             f"half-written {half}, left {ours} ({res.seconds:.0f} s)")
+
+
+def _leftovers(res: Result) -> list[str]:
+    if res.report is None:
+        return ["no report"]
+    with contextlib.closing(client()) as c:  # closed: an open socket fails a later test on a ResourceWarning
+        return leftovers(c, res.report["run_id"])
+
+
+def _containers_of(run_pid: int) -> list[str]:
+    """Containers of the run with that pid (for a run that wrote no report to name its id)."""
+    with contextlib.closing(client()) as c:
+        return [x.name for x in c.containers.list(all=True) if x.labels.get("dev.slipway.pid") == str(run_pid)]
 
 
 def _detail(res: Result, job: str) -> str:

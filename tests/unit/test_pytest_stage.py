@@ -351,6 +351,34 @@ async def test_the_shared_database_is_started_before_the_job_needs_it(run: Pipel
     assert len(engine.prepared) == 1
 
 
+class _OomEngine(_RecordingEngine):
+    """The test container was killed by the OOM killer before pytest wrote anything."""
+
+    async def run(self, spec: ContainerSpec, *, log_path: Path, output_dir: Path) -> RunResult:
+        self.ran.append(spec)
+        return RunResult(exit_code=137, log_path=log_path, duration_s=0.0, oom_killed=True)
+
+
+@pytest.mark.anyio
+async def test_a_test_container_killed_by_the_oom_killer_says_so_and_its_memory(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/requirements.txt").write_text("pytest\n")
+    (tmp_path / "Dockerfile.test").write_text("FROM python:3.11-slim\n")
+    (tmp_path / "pipeline.yaml").write_text(CONFIG.replace("    reruns: 2\n", "    reruns: 2\n    memory: 1.5g\n"))
+    config = load_config(tmp_path / "pipeline.yaml", environ={})
+    engine = _OomEngine()
+    oom_run = PipelineRun(config=config, engine=engine, run_id="t", report_dir=tmp_path / "out",  # type: ignore[arg-type]
+                          redactor=Redactor(), options=RunOptions(total_cpus=4), jobs=build_plan(config).jobs)
+    outcome = await stage.run(job_ctx(oom_run, "unit"))
+    (spec,) = engine.ran
+    assert spec.limits.memory_bytes == 3 << 29
+    assert outcome.status is JobStatus.FAILED
+    assert outcome.detail.startswith(
+        "killed by the OOM killer at its memory limit of 1.5 GiB (memory: 1.5g), exit code 137; "
+        "pytest exited 137 and wrote no JUnit report"
+    )
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

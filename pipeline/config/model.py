@@ -9,10 +9,40 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from pipeline.model.sizes import memory_problem
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 SECRET_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"  # noqa: S105 (a pattern, not a value)
+
+
+def _unit_needed(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # YAML reads `memory: 512` as a number: bytes to Docker, megabytes to most people.
+        raise PydanticCustomError("memory_size", "a number without a unit: write e.g. 512m or 1g")
+    return value
+
+
+def _memory(text: str) -> str:
+    problem = memory_problem(text)
+    if problem:
+        raise PydanticCustomError("memory_size", problem)
+    return text
+
+
+Memory = Annotated[
+    str | None,
+    BeforeValidator(_unit_needed),
+    AfterValidator(lambda v: None if v is None else _memory(v)),
+    Field(
+        description="The job container's memory limit, e.g. 256m or 1g (powers of 1024, at "
+        "least 6m). Docker engine: past it the kernel's OOM killer ends the command and the job "
+        "says so. Dagger engine: not applied (the job's log says so). Default: no limit.",
+        json_schema_extra={"pattern": r"^\s*\d+(\.\d+)?\s*[kKmMgGtT]?([iI]?[bB])?\s*$"},
+    ),
+]
 
 
 class Model(BaseModel):
@@ -168,6 +198,7 @@ class PytestStage(StageBase):
         "default: everything but what .dockerignore and exclude leave out.",
     )
     exclude: tuple[str, ...] = Field((), description="Globs never copied into the test container.")
+    memory: Memory = None
 
 
 class CommandStage(StageBase):
@@ -180,6 +211,7 @@ class CommandStage(StageBase):
     caches: tuple[CacheVolume, ...] = ()
     services: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    memory: Memory = None
 
 
 class BuildStage(StageBase):

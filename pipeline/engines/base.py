@@ -37,6 +37,9 @@ class RunResult:
     # of the last command); empty where the engine cannot tell.
     phases: dict[str, float] = field(default_factory=dict)
     marks: dict[str, float] = field(default_factory=dict)
+    # The last command was ended by the kernel's OOM killer at the spec's memory limit
+    # (only an engine that applies the limit can tell: Docker).
+    oom_killed: bool = False
 
     @property
     def ok(self) -> bool:

@@ -56,3 +56,8 @@ class SecretMissing(SlipwayError):
 
 class ImageBuildFailed(SlipwayError):
     """A Dockerfile build failed; the message names the log with the whole output."""
+
+
+class NoSpace(SlipwayError):
+    """A disk the run writes to (the report directory) is full: the message names the
+    path; the run ends with exit 1 after removing what it made."""

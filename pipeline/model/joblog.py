@@ -13,6 +13,8 @@ live view follows, so a person reading the log never sees them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
@@ -50,19 +52,32 @@ class JobLog:
                 if self._events is None:
                     self._events = events_path(self.path).open("a", encoding="utf-8", errors="replace")
                 fh = self._events
-            fh.write(self._redact(text.rstrip("\n")) + "\n")
-            fh.flush()
+            with self._named():
+                fh.write(self._redact(text.rstrip("\n")) + "\n")
+                fh.flush()
 
     def engine(self, text: str) -> None:
         """A line from the engine itself (what it does, why it stopped)."""
         self.line(ENGINE_PREFIX + text)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._named():
             self._closed = True
-            self._fh.close()
-            if self._events is not None:
-                self._events.close()
+            try:
+                self._fh.close()
+            finally:
+                if self._events is not None:
+                    self._events.close()
+
+    @contextmanager
+    def _named(self) -> Iterator[None]:
+        """A write that fails (a full disk) names this log: Python's own error names no file."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
 
     def __enter__(self) -> JobLog:
         return self

@@ -124,7 +124,11 @@ def write_report(report: Mapping[str, Any], report_dir: Path) -> Path:
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / REPORT_FILE
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    try:
+        tmp.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half report behind
+        raise
     tmp.replace(path)  # a reader never sees half a report
     return path
 

@@ -24,9 +24,11 @@ import anyio
 from pipeline.config import Config
 from pipeline.engines.base import Engine, RunContext
 from pipeline.model import signals
-from pipeline.model.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SlipwayError
+from pipeline.model.disk import free_bytes, is_no_space, reason
+from pipeline.model.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, NoSpace, SlipwayError
 from pipeline.model.outcome import JobOutcome, RunStatus
 from pipeline.model.secrets import Redactor, resolve
+from pipeline.model.sizes import format_size
 from pipeline.plan import Job, Plan
 from pipeline.reports.run_report import build_report, write_report
 from pipeline.reports.summary import render_summary
@@ -116,8 +118,7 @@ async def execute(
     def emit(text: str) -> None:
         on_event(Note(text))
 
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "logs").mkdir(exist_ok=True)
+    _report_dir_ready(report_dir)
     declared = set(config.model.secrets)
     # Mask every declared secret that has a value, even ones no stage asks for.
     redactor = Redactor(resolve([n for n in declared if n in os.environ]).values())
@@ -177,9 +178,19 @@ async def execute(
         with anyio.CancelScope(shield=True):
             close_error = await _close(engine)
 
-    report, views = _report(
-        config, plan, pipeline_run, result, finalizers=finalizers, engine_name=engine.name, on_event=on_event
-    )
+    try:
+        report, views = _report(
+            config, plan, pipeline_run, result,
+            finalizers=finalizers, engine_name=engine.name, on_event=on_event,
+        )
+    except OSError as exc:
+        if not is_no_space(exc):
+            raise
+        raise NoSpace(
+            f"the report could not be written to {report_dir}: {reason(exc, report_dir)}; the jobs "
+            f"ran ({result.status.value}) and what they made is removed, but there is no report: "
+            "free some space there or pass another --report-dir"
+        ) from None
     if result.status is RunStatus.INTERRUPTED:
         # An interrupted run exits 130 even if its engine went away with it (`dagger run`
         # ends its session when it is interrupted): what closing said is only a warning.
@@ -195,6 +206,30 @@ async def execute(
         RunStatus.INTERRUPTED: EXIT_INTERRUPTED,
     }[result.status]
     return RunOutcome(exit_code=code, report=report, report_dir=report_dir, views=views)
+
+
+# Less than this free under --report-dir and the run does not start: its logs and
+# report (a few hundred KiB for most runs) would not fit, and a run nobody can read
+# is a run wasted.
+MIN_REPORT_FREE = 1024**2
+
+
+def _report_dir_ready(report_dir: Path) -> None:
+    """The report directory made, with room for the run's logs and report."""
+    try:
+        (report_dir / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if not is_no_space(exc):
+            raise
+        free: int | None = 0
+    else:
+        free = free_bytes(report_dir)
+    if free is not None and free < MIN_REPORT_FREE:
+        raise NoSpace(
+            f"the report directory {report_dir} is full: no space left on device ({format_size(free)} "
+            f"free there, the run needs at least {format_size(MIN_REPORT_FREE)}); nothing was run: "
+            "free some space there or pass another --report-dir"
+        )
 
 
 def _report(

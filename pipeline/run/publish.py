@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Config
+from pipeline.model.disk import is_no_space
 from pipeline.reports.github import emit_github
 from pipeline.reports.paths import PathMap, path_map, repository_root
 from pipeline.reports.views import Views, write_views
@@ -36,12 +37,12 @@ def publish(
     try:
         views = write_views(report, report_dir)
     except Exception as exc:  # a bug in a picture must not lose the run's exit code
-        on_event(
-            Note(
-                f"report.html and the timeline were not written ({type(exc).__name__}: {exc}); "
-                "this is a bug in Slipway, please report it"
-            )
+        why = (
+            f"({report_dir}: no space left on device)"
+            if is_no_space(exc)
+            else f"({type(exc).__name__}: {exc}); this is a bug in Slipway, please report it"
         )
+        on_event(Note(f"report.html and the timeline were not written {why}"))
     if config is not None:
         paths = path_map(config, env)
     else:

@@ -8,6 +8,7 @@ running jobs, wait for their cleanup (engines shield it) and end ``interrupted``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import anyio
 
+from pipeline.model.disk import is_no_space
 from pipeline.model.errors import EngineUnavailable, SlipwayError
 from pipeline.model.outcome import JobOutcome, JobStatus, RunStatus
 from pipeline.plan import Job, Plan
@@ -194,6 +196,9 @@ class _Run:
             record.status = JobStatus.SKIPPED
             raise
         except Exception as exc:  # a bug in a stage must not lose the other jobs
+            if is_no_space(exc):  # a full disk is the machine's, not a bug: say where
+                where = getattr(exc, "filename", None) or "a file the job writes"
+                return _expected_error(SlipwayError(f"{where}: no space left on device"), record.log)
             return _internal_error(job, exc, record.log)
         finally:
             record.finished = _now()
@@ -215,10 +220,13 @@ SIGNAL_SETTLE_S = 0.05
 
 
 def _append(log_file: Path | None, text: str) -> None:
+    """The job's last words in its log; a log that cannot take them (its disk is full)
+    loses them, the job's detail still says them."""
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        with log_file.open("a", encoding="utf-8") as fh:
-            fh.write(text)
+        with contextlib.suppress(OSError):
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            with log_file.open("a", encoding="utf-8") as fh:
+                fh.write(text)
 
 
 def _expected_error(exc: SlipwayError, log_file: Path | None) -> JobOutcome:

@@ -19,9 +19,10 @@ from typing import Protocol
 from pipeline.cache.store import Store
 from pipeline.config import Config
 from pipeline.config.model import Service, StageBase
-from pipeline.engines.base import Engine
+from pipeline.engines.base import Engine, RunResult
 from pipeline.model.outcome import JobOutcome
 from pipeline.model.secrets import Redactor
+from pipeline.model.sizes import format_size, size_bytes
 from pipeline.model.spec import (
     ContainerSpec,
     ImageBuild,
@@ -162,3 +163,22 @@ def service_spec(name: str, service: Service) -> ServiceSpec:
 def services_for(ctx: JobContext, names: tuple[str, ...]) -> tuple[ServiceSpec, ...]:
     services = ctx.run.config.model.services
     return tuple(service_spec(n, services[n]) for n in names)
+
+
+def memory_limit(stage: StageBase) -> int | None:
+    """The stage's ``memory:`` in bytes (validated by the config), None when unset."""
+    text = getattr(stage, "memory", None)
+    return None if text is None else size_bytes(text)
+
+
+def oom_detail(result: RunResult, spec: ContainerSpec, stage: StageBase) -> str | None:
+    """The job's one line when the OOM killer ended its command, with the memory it had."""
+    if not result.oom_killed:
+        return None
+    limit = spec.limits.memory_bytes
+    if not limit:
+        return f"killed by the OOM killer (exit code {result.exit_code}): the machine ran out of memory"
+    return (
+        f"killed by the OOM killer at its memory limit of {format_size(limit)} "
+        f"(memory: {getattr(stage, 'memory', None)}), exit code {result.exit_code}"
+    )

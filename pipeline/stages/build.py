@@ -101,6 +101,8 @@ async def run(ctx: JobContext) -> JobOutcome:
                     redactor=ctx.run.redactor,
                 )
             except SlipwayError as exc:
+                with JobLog(ctx.log_path, ctx.run.redactor) as log:
+                    log.engine(f"error: pushing {tag} failed: {exc}")
                 return JobOutcome(
                     status=JobStatus.FAILED,
                     detail=f"pushing {tag} failed: {exc}",

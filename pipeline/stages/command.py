@@ -7,8 +7,16 @@ from pathlib import PurePosixPath
 from pipeline.config.model import CommandStage
 from pipeline.model.outcome import JobOutcome, JobStatus
 from pipeline.model.paths import COPY_EXCLUDES
-from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, ImageRef, Sharing
-from pipeline.stages.base import SOURCE_DIR, JobContext, no_builds, no_facts, services_for
+from pipeline.model.spec import CacheMount, ContainerSpec, DirectoryMount, ImageRef, Limits, Sharing
+from pipeline.stages.base import (
+    SOURCE_DIR,
+    JobContext,
+    memory_limit,
+    no_builds,
+    no_facts,
+    oom_detail,
+    services_for,
+)
 
 
 def _stage(ctx: JobContext) -> CommandStage:
@@ -40,6 +48,7 @@ def specs(ctx: JobContext) -> list[ContainerSpec]:
             secrets=tuple(stage.secrets),
             workdir=str(PurePosixPath(SOURCE_DIR) / stage.workdir),
             outputs=tuple(stage.outputs),
+            limits=Limits(memory_bytes=memory_limit(stage)),
         )
     ]
 
@@ -64,5 +73,6 @@ async def run(ctx: JobContext) -> JobOutcome:
     return JobOutcome(
         status=JobStatus.FAILED,
         artifacts=artifacts,
-        detail=f"command exited {result.exit_code}; see {ctx.log_path.name}",
+        detail=f"{oom_detail(result, spec, ctx.stage) or f'command exited {result.exit_code}'}; "
+        f"see {ctx.log_path.name}",
     )

@@ -1,6 +1,8 @@
 """Short versions of scripts/trust's drivers (issue 11), on the real Docker Engine:
 the secrets scan of a green and a failing run, one SIGTERM mid-run, two concurrent
-runs, and the faults (S3 down, PostgreSQL service killed, our own dockerd killed).
+runs, and the faults (S3 down, PostgreSQL service killed, a job killed by the OOM
+killer, the registry stopped before a push, a full disk under the job outputs and
+under the whole report directory, our own dockerd killed).
 The full counts (20 interrupts, 10,000 fuzzed configs) are scripts/trust's."""
 
 from __future__ import annotations
@@ -43,7 +45,22 @@ def test_two_runs_at_once_do_not_collide(tmp_path: Path) -> None:
     assert made == 2 and problems == []
 
 
-@pytest.mark.parametrize("fault", ["s3-down", "service-killed"])
+_ROOT = os.geteuid() == 0 and shutil.which("mount") is not None
+_MOUNTS = pytest.mark.skipif(not _ROOT, reason="needs root to mount a small tmpfs")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "s3-down",
+        "service-killed",
+        "oom-killed",
+        "registry-down",
+        pytest.param("disk-full", marks=_MOUNTS),
+        pytest.param("report-dir-full", marks=_MOUNTS),
+        pytest.param("report-dir-fills", marks=_MOUNTS),
+    ],
+)
 def test_fault_has_a_clear_outcome(tmp_path: Path, fault: str) -> None:
     outcome = faults.FAULTS[fault](tmp_path)
     assert outcome.startswith("OK"), outcome

@@ -294,6 +294,26 @@ async def test_limits_are_visible_in_the_container_cgroup(engine: DockerEngine, 
     assert f"{256 * 1024 * 1024}\n" in log
 
 
+async def test_a_command_past_its_memory_limit_is_said_killed_by_the_oom_killer(
+    engine: DockerEngine, tmp_path: Path
+) -> None:
+    spec = ContainerSpec(
+        name="hog",
+        image=PY,
+        limits=Limits(memory_bytes=32 * 1024 * 1024),
+        commands=(("python3", "-c", "b = bytearray(256 * 1024 * 1024)"), ("echo", "never")),
+    )
+    result = await engine.run(spec, log_path=tmp_path / "hog.log", output_dir=tmp_path)
+    log = result.log_path.read_text()
+    assert (result.exit_code, result.oom_killed) == (137, True), log
+    assert "killed by the OOM killer: the command went past the job's memory limit of 32 MiB" in log
+    # Killed by someone else (SIGKILL, 137 too): not the OOM killer.
+    killed = ContainerSpec(name="killed", image=PY, limits=Limits(memory_bytes=64 * 1024 * 1024),
+                           commands=(sh("kill -9 $$"),))
+    result = await engine.run(killed, log_path=tmp_path / "killed.log", output_dir=tmp_path)
+    assert (result.exit_code, result.oom_killed) == (137, False), result.log_path.read_text()
+
+
 async def test_build_with_aliased_from_works_offline(
     engine: DockerEngine, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:

@@ -156,6 +156,7 @@ def stage(name: str, needs: list[str], services: list[str], secrets: list[str]) 
         "env": st.dictionaries(upper_names, texts, max_size=2),
         "timeout_s": st.floats(0.1, 1e6),
     }
+    memory = st.sampled_from(["64m", "1g", "1.5g", "512MiB", "6m"])
     with_services = (
         {"services": st.lists(st.sampled_from(services), unique=True)} if services else {}
     )
@@ -170,6 +171,7 @@ def stage(name: str, needs: list[str], services: list[str], secrets: list[str]) 
                 **with_services,
                 "coverage": st.fixed_dictionaries({"source": st.lists(names, max_size=2)}),
                 "reruns": st.integers(0, 3),
+                "memory": memory,
             },
         ),
         "command": (
@@ -178,7 +180,7 @@ def stage(name: str, needs: list[str], services: list[str], secrets: list[str]) 
                 "image": st.sampled_from(["python:3.11-slim", "node:20-slim"]),
                 "commands": st.lists(st.lists(texts, min_size=1, max_size=3), min_size=1, max_size=3),
             },
-            {"outputs": st.lists(texts, max_size=2), **with_services},
+            {"outputs": st.lists(texts, max_size=2), "memory": memory, **with_services},
         ),
         "build": ({"kind": st.just("build"), "targets": st.lists(names, min_size=1, max_size=2)}, {}),
         "scan": (

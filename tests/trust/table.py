@@ -107,6 +107,11 @@ _FAULT_GOALS = {
     "s3-dies": "green, report written, the outage said in a warning",
     "service-killed": "that job fails naming the service, others go on, report written, nothing left",
     "daemon-stopped": "exit 2 with one error line, report written",
+    "oom-killed": "that job fails saying OOM and its limit, others go on, report written, nothing left",
+    "registry-down": "that job fails with one line naming the registry, no traceback, report written, exit 1",
+    "disk-full": "that job fails naming the path and 'no space left', no half output, report written, nothing left",
+    "report-dir-full": "exit 1 with one line naming the directory, no traceback, nothing left",
+    "report-dir-fills": "exit 1 with one line, no traceback, no half report, nothing left",
 }
 
 if __name__ == "__main__":

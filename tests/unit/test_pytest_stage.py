@@ -344,6 +344,29 @@ async def test_the_shared_database_is_started_before_the_job_needs_it(run: Pipel
     assert len(engine.prepared) == 1
 
 
+class _OomEngine(_RecordingEngine):
+    """The test container was killed by the OOM killer before pytest wrote anything."""
+
+    async def run(self, spec: ContainerSpec, *, log_path: Path, output_dir: Path) -> RunResult:
+        self.ran.append(spec)
+        return RunResult(exit_code=137, log_path=log_path, duration_s=0.0, oom_killed=True)
+
+
+@pytest.mark.anyio
+async def test_a_test_container_killed_by_the_oom_killer_says_so_and_its_memory(tmp_path: Path) -> None:
+    engine = _OomEngine()
+    planned = pipeline_run(tmp_path, CONFIG.replace("    reruns: 2\n", "    reruns: 2\n    memory: 1.5g\n"), total_cpus=4)
+    oom_run = dc_replace(planned, engine=engine)  # type: ignore[arg-type]
+    outcome = await stage.run(job_ctx(oom_run, "unit"))
+    (spec,) = engine.ran
+    assert spec.limits.memory_bytes == 3 << 29
+    assert outcome.status is JobStatus.FAILED
+    assert outcome.detail.startswith(
+        "killed by the OOM killer at its memory limit of 1.5 GiB (memory: 1.5g), exit code 137; "
+        "pytest exited 137 and wrote no JUnit report"
+    )
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -46,6 +46,7 @@ from pipeline.engines.dagger.session import Session
 from pipeline.model.errors import EngineJobError, NotSupported
 from pipeline.model.joblog import JobLog
 from pipeline.model.secrets import MASK, resolve
+from pipeline.model.sizes import format_size
 from pipeline.model.spec import ContainerSpec, Credentials, ImageBuild
 from pipeline.model.timing import PhaseClock
 
@@ -55,6 +56,15 @@ _NO_VOLUME_ARCHIVES = (
     "cache volume archives need --engine docker; the Dagger engine keeps its cache "
     "volumes itself (job results and the S3 store work the same on both)"
 )
+
+
+def memory_not_applied(memory_bytes: int) -> str:
+    """The job log's warning for a stage's ``memory:`` (a setting the user wrote, unlike
+    the CPU weight the pytest stage sizes itself, so it is said, not only described)."""
+    return (
+        f"warning: memory limit {format_size(memory_bytes)} not applied: the Dagger engine has no "
+        "per-container memory limit; the job runs without one (--engine docker applies it)"
+    )
 
 
 class DaggerEngine:
@@ -141,6 +151,8 @@ class DaggerEngine:
         chain = job_chain(spec, self._setting, secrets=secrets, nonce=nonce)
         clock = PhaseClock()
         with JobLog(log_path, self._context.redactor) as log:
+            if spec.limits.memory_bytes:
+                log.engine(memory_not_applied(spec.limits.memory_bytes))
             try:
                 exit_code, outputs = await self._session.watchdog.guarded(
                     lambda: self._run_logged(spec, chain, nonce, log, output_dir, clock)

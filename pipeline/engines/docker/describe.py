@@ -105,5 +105,5 @@ def _limit_flags(spec: ContainerSpec) -> list[str]:
     if spec.limits.cpu_weight:
         limits.append(f"--cpu-shares {cpu_limits(spec)['cpu_shares']}")
     if spec.limits.memory_bytes:
-        limits.append(f"--memory {spec.limits.memory_bytes}")
+        limits.append(f"--memory {spec.limits.memory_bytes} --memory-swap {spec.limits.memory_bytes}")
     return limits

@@ -110,7 +110,7 @@ class DockerEngine:
         with JobLog(log_path, self._ctx.redactor) as log:
             async with AsyncExitStack() as held:  # cache locks, released after cleanup
                 try:
-                    code, outputs = await one_job.run_job(
+                    code, outputs, oom = await one_job.run_job(
                         setup,
                         spec=spec,
                         run_net=await self._run_network(setup.api),
@@ -132,6 +132,7 @@ class DockerEngine:
             outputs=outputs,
             phases=dict(clock.phases),
             marks=dict(clock.marks),
+            oom_killed=oom,
         )
 
     async def prepare_services(self, spec: ContainerSpec, *, log_path: Path) -> None:

@@ -27,12 +27,14 @@ from docker import APIClient
 from pipeline.engines.base import LABEL_SERVICE
 from pipeline.engines.docker.errors import call, call_long
 from pipeline.engines.docker.execs import exec_stream
+from pipeline.engines.docker.oom import SIGKILL_EXIT, oom_killed
 from pipeline.engines.docker.services import wait_ready
 from pipeline.engines.docker.setup import Made, Setup, endpoints, put_ca, quietly, resolve_image
 from pipeline.engines.docker.tar import extract_output, file_tar
 from pipeline.engines.docker.volumes import LABEL_CACHE, host_lock, slug, volume_name
 from pipeline.model.errors import ImageBuildFailed, SlipwayError
 from pipeline.model.joblog import JobLog, LineSplitter
+from pipeline.model.sizes import format_size
 from pipeline.model.spec import ContainerSpec, ServiceSpec, Sharing
 from pipeline.model.timing import PhaseClock
 
@@ -63,8 +65,9 @@ async def run_job(
     output_dir: Path,
     clock: PhaseClock,
     on_started: Started | None = None,
-) -> tuple[int, dict[str, Path]]:
-    """(exit code, exported outputs) of the spec; the caller cleans ``made`` up."""
+) -> tuple[int, dict[str, Path], bool]:
+    """(exit code, exported outputs, killed by the OOM killer) of the spec; the caller
+    cleans ``made`` up."""
     api, job = setup.api, slug(spec.name)
     try:
         with clock.phase("image"):
@@ -73,10 +76,10 @@ async def run_job(
             networks = await _services(setup, spec=spec, job=job, run_net=run_net, log=log, made=made)
     except ImageBuildFailed as exc:
         log.engine(str(exc))
-        return EXIT_BUILD_FAILED, {}
+        return EXIT_BUILD_FAILED, {}, False
     if networks is None:
         log.engine("not running the job's commands: a service is not ready")
-        return EXIT_SERVICE_NOT_READY, {}
+        return EXIT_SERVICE_NOT_READY, {}, False
     if spec.directories:
         with clock.phase("source"):
             ref = await setup.shared.snapshot(setup, ref, spec.directories, log)
@@ -92,7 +95,7 @@ async def run_job(
         await call("start the job container", api.start, cid)
     if on_started is not None:
         on_started(cid)
-    code = 0
+    code, oom = 0, False
     with clock.phase("commands"):
         for argv in spec.commands:
             clock.mark("command_start")
@@ -100,11 +103,26 @@ async def run_job(
             clock.mark("command_end")
             if code != 0:
                 log.engine(f"command exited {code}: {shlex.join(argv)}; stopping here")
+                oom = await _say_oom(api, cid, spec, code, log)
                 await _say_dead_services(api, made, log)
                 break
     with clock.phase("export"):
         outputs = await _export(api, cid, spec.outputs, output_dir, log)
-    return code, outputs
+    return code, outputs, oom
+
+
+async def _say_oom(api: APIClient, cid: str, spec: ContainerSpec, code: int, log: JobLog) -> bool:
+    """A command killed (137): was it the OOM killer? Said in the log when it was."""
+    if code != SIGKILL_EXIT or not await call("ask whether the OOM killer ran", oom_killed, api, cid):
+        return False
+    limit = spec.limits.memory_bytes
+    why = (
+        f"the command went past the job's memory limit of {format_size(limit)}"
+        if limit
+        else "the machine ran out of memory (the job has no `memory:` limit)"
+    )
+    log.engine(f"killed by the OOM killer: {why} (exit code {code})")
+    return True
 
 
 async def _say_dead_services(api: APIClient, made: Made, log: JobLog) -> None:
@@ -246,6 +264,7 @@ def cpu_limits(spec: ContainerSpec) -> dict[str, Any]:
         limits["cpu_shares"] = max(MIN_CPU_SHARES, round(spec.limits.cpu_weight * CPU_SHARES_PER_CPU))
     if spec.limits.memory_bytes:
         limits["mem_limit"] = spec.limits.memory_bytes
+        limits["memswap_limit"] = spec.limits.memory_bytes  # no swap past the limit: it is the limit
     return limits
 
 

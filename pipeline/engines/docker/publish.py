@@ -17,6 +17,22 @@ from pipeline.model.joblog import JobLog
 from pipeline.model.secrets import Redactor
 from pipeline.model.spec import Credentials
 
+# What the daemon says when nothing answers at the registry's address (Go's net errors).
+_UNREACHABLE = ("connection refused", "no such host", "i/o timeout", "no route to host", "connection reset")
+
+
+def push_failure(dest: str, error: str) -> str:
+    """One line for a push the daemon gave up on, naming the registry (``dest``'s host)."""
+    host = dest.split("/", 1)[0] if "/" in dest else "docker.io"
+    said = " ".join(error.split())
+    reason = next((u for u in _UNREACHABLE if u in said.lower()), None)
+    if reason:
+        return (
+            f"registry {host} does not answer ({reason}): is it running and is `registry.url` "
+            f"right? The daemon said: {said}"
+        )
+    return f"registry {host} refused the push: {said}"
+
 
 def split_tag(dest: str) -> tuple[str, str]:
     """``host:port/repo/name:tag`` -> (``host:port/repo/name``, ``tag``)."""
@@ -46,7 +62,7 @@ def push(
         digest = ""
         for item in api.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
             if "error" in item:
-                raise EngineJobError(f"pushing {dest} failed: {redactor(str(item['error']))}")
+                raise EngineJobError(push_failure(dest, redactor(str(item["error"]))))
             aux = item.get("aux")
             if isinstance(aux, dict) and aux.get("Digest"):
                 digest = str(aux["Digest"])

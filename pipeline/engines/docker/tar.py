@@ -10,6 +10,7 @@ same files: a pattern is matched against the whole path relative to the source,
 from __future__ import annotations
 
 import os
+import shutil
 import tarfile
 import tempfile
 import time
@@ -17,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from pipeline.model.disk import reason
+from pipeline.model.errors import EngineJobError
 from pipeline.model.paths import Selection
 from pipeline.model.spec import DirectoryMount
 
@@ -110,15 +113,32 @@ def file_tar(source: Path, dest: str, mode: int | None = None) -> IO[bytes]:
 def extract_output(chunks: Iterable[bytes], container_path: str, output_dir: Path) -> Path:
     """Unpack a ``get_archive`` stream under ``output_dir``, mirroring the container path.
 
-    ``/app/reports`` lands in ``output_dir/app/reports``; returns that host path.
+    ``/app/reports`` lands in ``output_dir/app/reports``; returns that host path. One
+    that cannot be written whole (a full disk) is removed, not left half-written, and
+    the job fails naming the path and why.
     """
     target_parent = output_dir / PurePosixPath(container_path).parent.relative_to("/")
-    target_parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile() as spool:
-        for chunk in chunks:
-            spool.write(chunk)
-        spool.seek(0)
-        with tarfile.open(fileobj=spool, mode="r") as tar:
-            # The "data" filter refuses absolute paths, links out of the tree and devices.
-            tar.extractall(target_parent, filter="data")
-    return target_parent / PurePosixPath(container_path).name
+    target = target_parent / PurePosixPath(container_path).name
+    try:
+        target_parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile() as spool:
+            for chunk in chunks:
+                spool.write(chunk)
+            spool.seek(0)
+            with tarfile.open(fileobj=spool, mode="r") as tar:
+                # The "data" filter refuses absolute paths, links out of the tree and devices.
+                tar.extractall(target_parent, filter="data")
+    except OSError as exc:
+        why = reason(exc, target_parent)  # the free space it met, before the part is removed
+        _remove(target)
+        raise EngineJobError(
+            f"output {container_path} could not be exported to {target}: {why}; nothing of it was kept"
+        ) from exc
+    return target
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -7,7 +7,7 @@ imports test modules, it runs no test), with the group's selection options only.
 from __future__ import annotations
 
 from pipeline.model.errors import SlipwayError
-from pipeline.model.spec import ContainerSpec
+from pipeline.model.spec import ContainerSpec, Limits
 from pipeline.stages.base import JobContext
 from pipeline.stages.pytest import impact
 from pipeline.stages.pytest import shards as sharding
@@ -37,6 +37,7 @@ async def _collect(ctx: JobContext, image: str) -> tuple[str, ...]:
         env=tuple((k, v) for k, v in base.env if not k.startswith(("SLIPWAY_DB_", "SLIPWAY_IMPACT_"))),
         workdir=base.workdir,
         outputs=(LISTING,),
+        limits=Limits(memory_bytes=base.limits.memory_bytes),
     )
     out_dir = ctx.run.report_dir / "artifacts" / f"{name}-collect"
     log = ctx.run.report_dir / "logs" / f"{name}-collect.log"

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from pipeline.config.model import Database, Service
 from pipeline.model.spec import CacheMount, ContainerSpec, FileMount, ImageRef, Limits, ServiceSpec
-from pipeline.stages.base import SOURCE_DIR, JobContext, services_for
+from pipeline.stages.base import SOURCE_DIR, JobContext, memory_limit, services_for
 from pipeline.stages.pytest import impact
 from pipeline.stages.pytest.budget import budget_workers
 from pipeline.stages.pytest.layout import NODE_IDS_FILE, OUT_DIR, PLUGIN_DIR, SESSION_FILE, TESTING, stage_of
@@ -303,5 +303,5 @@ def spec(
         secrets=tuple(stage.secrets),
         workdir=workdir(ctx),
         outputs=(OUT_DIR,),
-        limits=Limits(cpu_weight=chosen.weight),
+        limits=Limits(cpu_weight=chosen.weight, memory_bytes=memory_limit(stage)),
     )

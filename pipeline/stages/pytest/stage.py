@@ -25,7 +25,7 @@ from pipeline.model.errors import SlipwayError
 from pipeline.model.joblog import JobLog
 from pipeline.model.outcome import JobOutcome, JobStatus, TestTotals
 from pipeline.model.spec import ContainerSpec, ImageBuild, Limits
-from pipeline.stages.base import JobContext, no_builds
+from pipeline.stages.base import JobContext, no_builds, oom_detail
 from pipeline.stages.pytest import durations as stored_durations
 from pipeline.stages.pytest import impact
 from pipeline.stages.pytest import shards as sharding
@@ -157,4 +157,7 @@ async def _run(ctx: JobContext) -> JobOutcome:
         if chosen.auto and isinstance(selection_report.get("workers"), int):  # what the plugin chose
             data["workers"] = selection_report["workers"]
             data["workers_choice"] = str(selection_report.get("workers_choice") or chosen.choice)
-    return read_results(ctx, result.exit_code, data)
+    outcome = read_results(ctx, result.exit_code, data)
+    killed = oom_detail(result, the_spec, ctx.stage)
+    # pytest itself cannot say it was killed: what it left (no JUnit, or a part) follows.
+    return replace(outcome, detail=f"{killed}; {outcome.detail}") if killed else outcome

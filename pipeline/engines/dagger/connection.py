@@ -99,9 +99,9 @@ def slipway_engine() -> DaggerTarget | None:
 
 
 def container_state(runner_host: str | None) -> str | None:
-    """Why the engine's container is not running (``exited 137``, ``not found``), for a
-    ``docker-container://NAME`` engine this host's Docker runs; None when it runs or when
-    that cannot be told (another kind of host, or Docker itself does not answer)."""
+    """Why the engine's container is not running (stopped, with its status and exit code,
+    or gone), for a ``docker-container://NAME`` engine this host's Docker runs; None when
+    it runs or when that cannot be told (another kind of host, or Docker does not answer)."""
     prefix = "docker-container://"
     if not runner_host or not runner_host.startswith(prefix):
         return None

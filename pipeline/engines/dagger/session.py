@@ -161,9 +161,10 @@ class Session:
             try:
                 async with dagger_errors("connect to the Dagger engine"):
                     config = dagger.Config(log_output=cast(TextIO, log), retry=dagger.Retry(execute=False))
+                    before = {proc.pid for proc in session_clis()}  # another session's is not ours
                     with session_environment(target.session_env()):
                         await self._stack.enter_async_context(dagger.connection(config))
-                    self._clis = session_clis()
+                    self._clis = [proc for proc in session_clis() if proc.pid not in before]
                     self.engine_version = await dag.version()
             except Exception as exc:
                 await self.close()

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pipeline.config.model import MAX_SHARDS
 from pipeline.model.errors import UsageError
 
 
@@ -26,6 +27,8 @@ class Shard:
             raise UsageError(f"--shard {text!r}: expected i/N, e.g. 2/4") from None
         if not 1 <= index <= total:
             raise UsageError(f"--shard {text!r}: i must be between 1 and N")
+        if total > MAX_SHARDS:
+            raise UsageError(f"--shard {text!r}: N is at most {MAX_SHARDS}")
         return cls(index=index, total=total)
 
 

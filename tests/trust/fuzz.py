@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import math
 import os
 import subprocess
 import sys
@@ -443,6 +444,9 @@ def remeasure(case: Case, workdir: Path) -> Measured:
         tally = Tally()
         run_case(case, workdir, tally)
         times.append(tally.slowest[0][0])
+    if any("\0" in arg for arg in case.argv):
+        # A fuzzed argument with a NUL byte is fine in-process but no process can get it.
+        return Measured(min(times), math.nan, case)
     path = workdir / "slow.yaml"
     path.write_bytes(case.text)
     # A child forked from this process (grown by thousands of cases) counts our pages
@@ -478,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         took = time.monotonic() - started
         slow = [remeasure(case, workdir) for _, case in tally.slowest]
     worst = max(slow, key=lambda m: m.seconds, default=None)
-    heaviest = max((m.rss_mb for m in slow), default=0.0)
+    heaviest = max((m.rss_mb for m in slow if not math.isnan(m.rss_mb)), default=0.0)
     print(f"fuzzed configs: {tally.tried} tried in {took:.0f} s")
     print(f"  plans: {tally.planned}   clear errors (exit 2): {tally.refused}")
     print(f"  tracebacks: {len(tally.tracebacks)}")

@@ -143,6 +143,7 @@ async def execute(
     watch.run_started(plan, run_id)
     emit(describe_store(pipeline_run.store, no_cache=options.no_cache))
 
+    written: tuple[dict[str, Any], Views | None] | None = None
     try:
         # Restoring cache volumes takes seconds: a ^C then must end the run as one during
         # the jobs does (exit 130, a report), not be lost before the scheduler listens.
@@ -174,23 +175,16 @@ async def execute(
         signals.again()
         if result.status is RunStatus.SUCCESS:
             await save_volumes(volumes)
+        elif result.status is RunStatus.INTERRUPTED:
+            # `dagger run` SIGKILLs us 10 s after its SIGTERM, and closing an engine whose
+            # session went with the ^C can take seconds of that (a loaded CI runner once
+            # ran out of them, and the report was lost): interrupted, the report goes first.
+            written = _written(config, plan, pipeline_run, result, finalizers, engine.name, on_event)
     finally:
         with anyio.CancelScope(shield=True):
             close_error = await _close(engine)
 
-    try:
-        report, views = _report(
-            config, plan, pipeline_run, result,
-            finalizers=finalizers, engine_name=engine.name, on_event=on_event,
-        )
-    except OSError as exc:
-        if not is_no_space(exc):
-            raise
-        raise NoSpace(
-            f"the report could not be written to {report_dir}: {reason(exc, report_dir)}; the jobs "
-            f"ran ({result.status.value}) and what they made is removed, but there is no report: "
-            "free some space there or pass another --report-dir"
-        ) from None
+    report, views = written or _written(config, plan, pipeline_run, result, finalizers, engine.name, on_event)
     if result.status is RunStatus.INTERRUPTED:
         # An interrupted run exits 130 even if its engine went away with it (`dagger run`
         # ends its session when it is interrupted): what closing said is only a warning.
@@ -230,6 +224,32 @@ def _report_dir_ready(report_dir: Path) -> None:
             f"free there, the run needs at least {format_size(MIN_REPORT_FREE)}); nothing was run: "
             "free some space there or pass another --report-dir"
         )
+
+
+def _written(
+    config: Config,
+    plan: Plan,
+    pipeline_run: PipelineRun,
+    result: SchedulerResult,
+    finalizers: tuple[Finalizer, ...],
+    engine_name: str,
+    on_event: OnEvent,
+) -> tuple[dict[str, Any], Views | None]:
+    """``_report``, with a full disk said in one line (``NoSpace``) instead of a traceback."""
+    try:
+        return _report(
+            config, plan, pipeline_run, result,
+            finalizers=finalizers, engine_name=engine_name, on_event=on_event,
+        )
+    except OSError as exc:
+        if not is_no_space(exc):
+            raise
+        report_dir = pipeline_run.report_dir
+        raise NoSpace(
+            f"the report could not be written to {report_dir}: {reason(exc, report_dir)}; the jobs "
+            f"ran ({result.status.value}) and what they made is removed, but there is no report: "
+            "free some space there or pass another --report-dir"
+        ) from None
 
 
 def _report(

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import secrets as pysecrets
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,12 +180,22 @@ async def execute(
             # `dagger run` SIGKILLs us 10 s after its SIGTERM, and closing an engine whose
             # session went with the ^C can take seconds of that (a loaded CI runner once
             # ran out of them, and the report was lost): interrupted, the report goes first.
-            written = _written(config, plan, pipeline_run, result, finalizers, engine.name, on_event)
+            with _full_disk_said(report_dir, result):
+                written = _report(
+                    config, plan, pipeline_run, result,
+                    finalizers=finalizers, engine_name=engine.name, on_event=on_event,
+                )
     finally:
         with anyio.CancelScope(shield=True):
             close_error = await _close(engine)
 
-    report, views = written or _written(config, plan, pipeline_run, result, finalizers, engine.name, on_event)
+    if written is None:
+        with _full_disk_said(report_dir, result):
+            written = _report(
+                config, plan, pipeline_run, result,
+                finalizers=finalizers, engine_name=engine.name, on_event=on_event,
+            )
+    report, views = written
     if result.status is RunStatus.INTERRUPTED:
         # An interrupted run exits 130 even if its engine went away with it (`dagger run`
         # ends its session when it is interrupted): what closing said is only a warning.
@@ -226,25 +237,14 @@ def _report_dir_ready(report_dir: Path) -> None:
         )
 
 
-def _written(
-    config: Config,
-    plan: Plan,
-    pipeline_run: PipelineRun,
-    result: SchedulerResult,
-    finalizers: tuple[Finalizer, ...],
-    engine_name: str,
-    on_event: OnEvent,
-) -> tuple[dict[str, Any], Views | None]:
-    """``_report``, with a full disk said in one line (``NoSpace``) instead of a traceback."""
+@contextmanager
+def _full_disk_said(report_dir: Path, result: SchedulerResult) -> Iterator[None]:
+    """A full disk while the report is written is said in one line (``NoSpace``)."""
     try:
-        return _report(
-            config, plan, pipeline_run, result,
-            finalizers=finalizers, engine_name=engine_name, on_event=on_event,
-        )
+        yield
     except OSError as exc:
         if not is_no_space(exc):
             raise
-        report_dir = pipeline_run.report_dir
         raise NoSpace(
             f"the report could not be written to {report_dir}: {reason(exc, report_dir)}; the jobs "
             f"ran ({result.status.value}) and what they made is removed, but there is no report: "

@@ -144,6 +144,13 @@ async def execute(
     watch.run_started(plan, run_id)
     emit(describe_store(pipeline_run.store, no_cache=options.no_cache))
 
+    def write_report_now() -> tuple[dict[str, Any], Views | None]:
+        with _full_disk_said(report_dir, result):
+            return _report(
+                config, plan, pipeline_run, result,
+                finalizers=finalizers, engine_name=engine.name, on_event=on_event,
+            )
+
     written: tuple[dict[str, Any], Views | None] | None = None
     try:
         # Restoring cache volumes takes seconds: a ^C then must end the run as one during
@@ -180,22 +187,12 @@ async def execute(
             # `dagger run` SIGKILLs us 10 s after its SIGTERM, and closing an engine whose
             # session went with the ^C can take seconds of that (a loaded CI runner once
             # ran out of them, and the report was lost): interrupted, the report goes first.
-            with _full_disk_said(report_dir, result):
-                written = _report(
-                    config, plan, pipeline_run, result,
-                    finalizers=finalizers, engine_name=engine.name, on_event=on_event,
-                )
+            written = write_report_now()
     finally:
         with anyio.CancelScope(shield=True):
             close_error = await _close(engine)
 
-    if written is None:
-        with _full_disk_said(report_dir, result):
-            written = _report(
-                config, plan, pipeline_run, result,
-                finalizers=finalizers, engine_name=engine.name, on_event=on_event,
-            )
-    report, views = written
+    report, views = written or write_report_now()
     if result.status is RunStatus.INTERRUPTED:
         # An interrupted run exits 130 even if its engine went away with it (`dagger run`
         # ends its session when it is interrupted): what closing said is only a warning.
